@@ -1,0 +1,62 @@
+"""Options for a scoring job, with explicit defaults and one validation pass."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+
+from bridge.errors import InvalidOptionError
+
+MARKER_DENSITIES = ("sections", "peaks")  # plus "every:N" (seconds)
+
+
+@dataclass(frozen=True)
+class ScoreOptions:
+    style: str | None = None  # preset name; None = choose from the affect statistics
+    seed: int = 0
+    affect_backend: str = "heuristic"
+    music_backend: str = "symbolic"
+    stems: bool = False
+    duck_db: float = 0.0  # 0 = no ducking; e.g. 9 lowers music 9 dB under dialogue
+    markers: str = "sections"  # sections | peaks | every:N
+    soundfont: Path | None = None
+    sample_rate: int = 48_000
+    analysis_rate_hz: float = 2.0  # picture samples per second for affect
+    affect_hop_s: float = 1.0
+    detect_cuts: bool = True  # also find cuts inside long shots
+    report: bool = False
+
+    def validated(self) -> "ScoreOptions":
+        """Return self, or raise InvalidOptionError naming the field."""
+
+        def bad(field: str, why: str) -> InvalidOptionError:
+            return InvalidOptionError(why, field=field)
+
+        if not 8_000 <= self.sample_rate <= 192_000:
+            raise bad("sample_rate", f"{self.sample_rate} Hz is outside 8000..192000")
+        if not 0.1 <= self.analysis_rate_hz <= 30:
+            raise bad("analysis_rate_hz", f"{self.analysis_rate_hz} is outside 0.1..30")
+        if not 0.1 <= self.affect_hop_s <= 10:
+            raise bad("affect_hop_s", f"{self.affect_hop_s} is outside 0.1..10 s")
+        if not 0 <= self.duck_db <= 40:
+            raise bad("duck_db", f"{self.duck_db} dB is outside 0..40")
+        if not 0 <= self.seed < 2**31:
+            raise bad("seed", f"{self.seed} is outside 0..2^31-1")
+        if self.markers not in MARKER_DENSITIES:
+            every = self.markers.removeprefix("every:")
+            try:
+                ok = self.markers.startswith("every:") and float(every.rstrip("s")) > 0
+            except ValueError:
+                ok = False
+            if not ok:
+                raise bad("markers", f"{self.markers!r}: use sections, peaks or every:N")
+        if self.soundfont is not None and not Path(self.soundfont).is_file():
+            raise bad("soundfont", f"no SoundFont file at {self.soundfont}")
+        return self
+
+    def with_(self, **changes) -> "ScoreOptions":
+        known = {f.name for f in fields(self)}
+        unknown = set(changes) - known
+        if unknown:
+            raise InvalidOptionError(f"unknown option(s): {', '.join(sorted(unknown))}")
+        return replace(self, **changes)
