@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 APT_PACKAGES := fluidsynth fluid-soundfont-gm libfluidsynth3 ffmpeg
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test lint system-deps venv bench clean
+.PHONY: demo test lint system-deps venv bench clean proto serve
 
 system-deps:
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -36,6 +36,13 @@ demo: venv
 
 bench: venv
 	$(BIN)/python -m bench.run
+
+serve: venv
+	$(BIN)/python -m bridge serve
+
+# Regenerate bridge/server/gen from proto/ (the generated code is checked in).
+proto: venv
+	$(BIN)/python -m bridge.server.regen_proto
 
 clean:
 	rm -rf $(VENV) demo_out .pytest_cache .ruff_cache

@@ -26,7 +26,7 @@ class ScoreOptions:
     detect_cuts: bool = True  # also find cuts inside long shots
     report: bool = False
 
-    def validated(self) -> "ScoreOptions":
+    def validated(self) -> ScoreOptions:
         """Return self, or raise InvalidOptionError naming the field."""
 
         def bad(field: str, why: str) -> InvalidOptionError:
@@ -54,7 +54,7 @@ class ScoreOptions:
             raise bad("soundfont", f"no SoundFont file at {self.soundfont}")
         return self
 
-    def with_(self, **changes) -> "ScoreOptions":
+    def with_(self, **changes) -> ScoreOptions:
         known = {f.name for f in fields(self)}
         unknown = set(changes) - known
         if unknown:

@@ -7,7 +7,7 @@ natural boundaries (a frame batch, a section); they never know who is listening.
 from __future__ import annotations
 
 import threading
-from typing import Callable
+from collections.abc import Callable
 
 from bridge.errors import CancelledError
 

@@ -11,10 +11,11 @@ media file). Rates stay rational (``Fraction(24000, 1001)``) so lengths can be e
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
-from typing import Any, Literal, Mapping
+from typing import Any, Literal
 
 import numpy as np
 
@@ -24,7 +25,7 @@ CutKind = Literal["edit", "detected"]
 
 def samples_for(duration_s: float | Fraction, sr: int) -> int:
     """Sample count for a duration; the one rounding rule used everywhere."""
-    return int(round(Fraction(duration_s) * sr))
+    return round(Fraction(duration_s) * sr)
 
 
 # ---------------------------------------------------------------- timeline

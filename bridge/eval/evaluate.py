@@ -1,0 +1,157 @@
+"""`evaluate`: every quality measure of one rendered file against its timeline.
+
+References are the timeline's cut times, its length and frame duration, and the target
+affect curve; the music plan is never read, only the audio.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, fields
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+
+from bridge.eval import analyse, audio_io, metrics
+from bridge.eval.level import loudness
+from bridge.types import samples_for
+
+NAN = float("nan")
+# Targets that vary less than this (in VA units) have no shape to follow.
+TARGET_MIN_STD = 0.05
+
+
+@dataclass(frozen=True)
+class EvalReport:
+    """All measures; nan where one does not apply (no cuts, no target, no reference)."""
+
+    duration_s: float
+    analysis_s: float  # wall time of `evaluate`
+    n_cuts: int
+    n_beats: int
+    tempo_bpm: float  # 60 / median beat period
+    cuts_counted: int  # cuts at least one beat from their neighbours
+    cut_beat_hit_rate_frame: float  # within ±1 video frame
+    cut_beat_hit_rate_50ms: float
+    chord_at_cut_recall_beat: float  # harmonic change within ±1 beat
+    chord_at_cut_precision_beat: float
+    chord_at_cut_recall_1s: float  # EMSYNC's ±1 s
+    chord_at_cut_precision_1s: float
+    arousal_pearson: float
+    arousal_ccc: float
+    valence_pearson: float
+    valence_ccc: float
+    length_delta_samples: int
+    ends_in_last_frame: bool
+    integrated_lufs: float
+    true_peak_dbtp: float
+    style_max_distance: float
+    style_mean_distance: float
+    style_drift_slope: float  # MFCC distance units per minute
+    bhs: float
+    bcs: float
+
+    def to_dict(self) -> dict[str, float]:
+        return {f.name: float(getattr(self, f.name)) for f in fields(self)}
+
+
+def _follow(target, measured: np.ndarray) -> tuple[float, float]:
+    """(Pearson, CCC) of a target curve against a measured, floor-standardised one.
+
+    CCC compares the z-scored target with the measured curve as `analyse` returns it
+    (each component standardised with a just-noticeable floor): it equals r when the
+    music clearly moves with the target and falls when it moves by too little.
+    """
+    t = np.asarray(target, dtype=np.float64)
+    return (
+        metrics.pearson(t, measured),
+        metrics.ccc(metrics.standardise(t, min_std=TARGET_MIN_STD), measured),
+    )
+
+
+def evaluate(
+    audio_path: str | Path,
+    *,
+    cuts_s,
+    duration_s: float | Fraction,
+    frame_s: float,
+    arousal=None,
+    valence=None,
+    hop_s: float = 1.0,
+    reference_path: str | Path | None = None,
+    sr: int = 22050,
+    style_window_s: float = 30.0,
+) -> EvalReport:
+    """Measure a rendered soundtrack against its timeline (see DESIGN "Quality measures")."""
+    t0 = time.perf_counter()
+    data, native_sr = audio_io.read_native(audio_path)
+    loud = loudness(data, native_sr)
+    expected = samples_for(duration_s, native_sr)
+    tail_n = min(data.shape[0], max(native_sr, 4 * round(frame_s * native_sr)))
+    tail = audio_io.to_mono(data[data.shape[0] - tail_n :])
+    length = metrics.length_check(
+        data.shape[0], native_sr, expected_samples=expected, frame_s=frame_s, y_tail=tail
+    )
+    audio = audio_io.loaded_from(data, native_sr=native_sr, sr=sr)
+    del data, tail
+
+    y = audio.y
+    feats = analyse.Features(y, sr)
+    beats = analyse.detect_beats(y, sr, feats=feats)
+    period = metrics.median_period_s(beats)
+    cuts = np.asarray(cuts_s, dtype=np.float64).ravel()
+    cuts = cuts[(cuts > 0) & (cuts < float(duration_s))]  # the start and the end are no cuts
+
+    hit_frame = metrics.cut_beat_hit_rate(cuts, beats, tol_s=frame_s)
+    hit_50 = metrics.cut_beat_hit_rate(cuts, beats, tol_s=0.05)
+    changes = analyse.harmonic_changes(y, sr, feats=feats)
+    chord_beat = (
+        metrics.chord_at_cut(cuts, changes, tol_s=period)
+        if not np.isnan(period)
+        else metrics.ChordAtCut(recall=NAN, precision=NAN)
+    )
+    chord_1s = metrics.chord_at_cut(cuts, changes, tol_s=1.0)
+
+    ar_r = ar_c = va_r = va_c = NAN
+    if arousal is not None and len(arousal) >= 2:
+        measured = analyse.intensity_curve(y, sr, hop_s=hop_s, n=len(arousal), feats=feats)
+        ar_r, ar_c = _follow(arousal, measured)
+    if valence is not None and len(valence) >= 2:
+        measured = analyse.valence_proxy_curve(y, sr, hop_s=hop_s, n=len(valence), feats=feats)
+        va_r, va_c = _follow(valence, measured)
+
+    style = analyse.style_stability(y, sr, window_s=style_window_s, feats=feats)
+
+    bhs = bcs = NAN
+    if reference_path is not None:
+        ref = audio_io.load_audio(reference_path, sr=sr)
+        bhs, bcs = metrics.beat_hit_coverage(beats, analyse.detect_beats(ref.y, sr))
+
+    return EvalReport(
+        duration_s=audio.native_duration_s,
+        analysis_s=time.perf_counter() - t0,
+        n_cuts=int(cuts.size),
+        n_beats=int(beats.size),
+        tempo_bpm=60.0 / period if period > 0 else NAN,
+        cuts_counted=hit_frame.total,
+        cut_beat_hit_rate_frame=hit_frame.rate,
+        cut_beat_hit_rate_50ms=hit_50.rate,
+        chord_at_cut_recall_beat=chord_beat.recall,
+        chord_at_cut_precision_beat=chord_beat.precision,
+        chord_at_cut_recall_1s=chord_1s.recall,
+        chord_at_cut_precision_1s=chord_1s.precision,
+        arousal_pearson=ar_r,
+        arousal_ccc=ar_c,
+        valence_pearson=va_r,
+        valence_ccc=va_c,
+        length_delta_samples=length.delta_samples,
+        ends_in_last_frame=length.ends_in_last_frame,
+        integrated_lufs=loud.integrated_lufs,
+        true_peak_dbtp=loud.true_peak_dbtp,
+        style_max_distance=style.max_distance,
+        style_mean_distance=style.mean_distance,
+        style_drift_slope=style.drift_slope,
+        bhs=bhs,
+        bcs=bcs,
+    )

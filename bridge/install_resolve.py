@@ -1,0 +1,106 @@
+"""`scorebridge install-resolve`: put the Resolve scripts where Resolve lists them.
+
+Resolve shows the Python/Lua files in ``Fusion/Scripts/Edit`` under Workspace > Scripts on
+the Edit page, each by its file name. The per-user roots (from Resolve's scripting README):
+
+* macOS:   ~/Library/Application Support/Blackmagic Design/DaVinci Resolve/Fusion/Scripts
+* Windows: %APPDATA%\\Blackmagic Design\\DaVinci Resolve\\Support\\Fusion\\Scripts
+* Linux:   ~/.local/share/DaVinciResolve/Fusion/Scripts
+
+The three entry scripts go into ``Edit`` under the names the menu should show; the shared
+module and a standard-library subset of the ``bridge`` package (the client with the two
+modules it imports) go into ``Edit/.scorebridge`` so that they do not appear as menu
+entries of their own. Nothing else (no grpcio, no numpy) is needed in Resolve's Python.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+PLUGIN_DIR = REPO_ROOT / "plugins_resolve"
+LIB_FOLDER = ".scorebridge"
+
+# repository file -> the name Resolve shows in Workspace > Scripts
+ENTRY_SCRIPTS = {
+    "score_timeline.py": "Score timeline.py",
+    "rescore_timeline.py": "Re-score timeline.py",
+    "export_affect_markers.py": "Export affect markers.py",
+}
+
+
+def default_scripts_dir(platform: str | None = None, env: dict[str, str] | None = None,
+                        home: Path | None = None) -> Path:
+    """The per-user ``Fusion/Scripts/Edit`` folder for this operating system."""
+    platform = platform or sys.platform
+    env = os.environ if env is None else env
+    home = home or Path.home()
+    if platform == "darwin":
+        root = home / "Library/Application Support/Blackmagic Design/DaVinci Resolve/Fusion"
+    elif platform.startswith("win"):
+        appdata = env.get("APPDATA") or str(home / "AppData" / "Roaming")
+        root = Path(appdata) / "Blackmagic Design" / "DaVinci Resolve" / "Support" / "Fusion"
+    else:
+        root = home / ".local/share/DaVinciResolve/Fusion"
+    return root / "Scripts" / "Edit"
+
+
+def _library_sources() -> dict[Path, str]:
+    """What the entry scripts import, and where each goes inside the library folder.
+
+    ``bridge/__init__.py`` imports only config and errors (the pipeline loads lazily), and
+    ``bridge/client.py`` imports grpc only inside the gRPC client, so these four files make
+    a working ``bridge.client.HttpBridgeClient`` with the standard library alone.
+    """
+    package = REPO_ROOT / "bridge"
+    return {
+        PLUGIN_DIR / "scorebridge_resolve.py": "scorebridge_resolve.py",
+        **{package / name: f"bridge/{name}"
+           for name in ("__init__.py", "client.py", "config.py", "errors.py")},
+    }
+
+
+def install_resolve(dest: Path | None = None) -> list[Path]:
+    """Copy the scripts into ``dest`` (default: this user's Resolve Edit scripts folder).
+
+    Returns the paths written. Re-running overwrites an earlier install.
+    """
+    dest = Path(dest) if dest is not None else default_scripts_dir()
+    lib = dest / LIB_FOLDER
+    lib.mkdir(parents=True, exist_ok=True)
+    written = []
+    for source, name in ENTRY_SCRIPTS.items():
+        written.append(Path(shutil.copyfile(PLUGIN_DIR / source, dest / name)))
+    for source, name in _library_sources().items():
+        if not source.is_file():
+            raise FileNotFoundError(f"missing {source}: is this a complete checkout?")
+        target = lib / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        written.append(Path(shutil.copyfile(source, target)))
+    return written
+
+
+def _run(args: argparse.Namespace) -> int:
+    written = install_resolve(args.dest)
+    folder = written[0].parent
+    print(f"installed the Scorebridge scripts into {folder}")
+    for path in written:
+        print(f"  {path}")
+    print("In Resolve: Edit page > Workspace > Scripts > Score timeline "
+          "(restart Resolve if the entries do not show yet). "
+          "Start the bridge first with `scorebridge serve`.")
+    return 0
+
+
+def add_command(subparsers) -> argparse.ArgumentParser:
+    """Register ``install-resolve`` on the CLI's subparsers."""
+    help_text = "copy the Score timeline scripts into DaVinci Resolve's Scripts folder"
+    parser = subparsers.add_parser("install-resolve", help=help_text, description=help_text)
+    parser.add_argument("--dest", type=Path, default=None,
+                        help=f"folder to install into (default: {default_scripts_dir()})")
+    parser.set_defaults(func=_run)
+    return parser

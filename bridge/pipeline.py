@@ -1,0 +1,158 @@
+"""The one module that wires every stage together.
+
+timeline -> Edit -> cuts -> AffectCurve + Style -> music -> result OTIO + markers.
+Each stage gets the previous stage's frozen dataclasses; progress and cancellation are
+passed down, never looked up.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bridge.affect import estimate_affect, estimators
+from bridge.affect.markers import affect_markers
+from bridge.affect.outputs import plot_affect_png, write_affect_csv, write_affect_json
+from bridge.config import ScoreOptions
+from bridge.cuts import find_cuts
+from bridge.music import MusicRequest, music_backends
+from bridge.outputs import staged_outputs
+from bridge.progress import NEVER_CANCELLED, CancelToken, ProgressFn, no_progress
+from bridge.registry import Availability
+from bridge.style import choose_style
+from bridge.timeline import read_edit
+from bridge.timeline.export import write_marked_timeline, write_scored_timeline
+from bridge.types import Analysis, ScoreResult
+
+WAV_NAME = "score.wav"
+MIDI_NAME = "score.mid"
+OTIO_NAME = "scored.otio"
+STEMS_DIR = "stems"
+
+
+def analyze_timeline(
+    timeline: str | Path,
+    options: ScoreOptions = ScoreOptions(),
+    *,
+    progress: ProgressFn = no_progress,
+    cancel: CancelToken = NEVER_CANCELLED,
+) -> Analysis:
+    """Read a timeline and estimate its cuts, affect curve, style and markers."""
+    options = options.validated()
+    progress("timeline", 0.0, f"reading {Path(timeline).name}")
+    edit = read_edit(timeline)
+    progress("timeline", 1.0, f"{len(edit.shots)} shots, {edit.duration_s:.1f} s")
+    cancel.raise_if_cancelled()
+
+    cuts = find_cuts(edit, detect_inside=options.detect_cuts, progress=progress, cancel=cancel)
+    curve, hint_warnings = estimate_affect(
+        edit,
+        cuts,
+        backend=options.affect_backend,
+        hop_s=options.affect_hop_s,
+        rate_hz=options.analysis_rate_hz,
+        progress=progress,
+        cancel=cancel,
+    )
+    progress("style", 0.0, "choosing the global style")
+    style = choose_style(curve, name=options.style)
+    markers = affect_markers(curve, density=options.markers, cuts=cuts)
+    progress("style", 1.0, style.name)
+    return Analysis(
+        edit=edit,
+        cuts=cuts,
+        affect=curve,
+        style=style,
+        markers=markers,
+        warnings=tuple(edit.warnings) + tuple(hint_warnings),
+    )
+
+
+def write_affect_outputs(analysis: Analysis, out_dir: str | Path) -> dict[str, Path]:
+    """affect.csv / .json / .png and a marked copy of the timeline, all or nothing."""
+    with staged_outputs(out_dir) as out:
+        write_affect_csv(analysis.affect, out.path("affect.csv"))
+        write_affect_json(
+            analysis.affect, out.path("affect.json"), markers=analysis.markers, cuts=analysis.cuts
+        )
+        plot_affect_png(
+            analysis.affect, out.path("affect.png"), edit=analysis.edit, cuts=analysis.cuts
+        )
+        write_marked_timeline(
+            analysis.edit.source_path, out.path("affect.otio"), markers=analysis.markers
+        )
+        names = ("affect.csv", "affect.json", "affect.png", "affect.otio")
+        return {name: out.final(name) for name in names}
+
+
+def score_timeline(
+    timeline: str | Path,
+    out_dir: str | Path,
+    options: ScoreOptions = ScoreOptions(),
+    *,
+    progress: ProgressFn = no_progress,
+    cancel: CancelToken = NEVER_CANCELLED,
+) -> ScoreResult:
+    """Analyse and score a timeline; write the soundtrack, MIDI, affect files and result OTIO."""
+    options = options.validated()
+    analysis = analyze_timeline(timeline, options, progress=progress, cancel=cancel)
+    backend = music_backends.create(options.music_backend)
+    request = MusicRequest(
+        seed=options.seed,
+        sr=options.sample_rate,
+        stems=options.stems,
+        duck_db=options.duck_db,
+        soundfont=options.soundfont,
+    )
+    with staged_outputs(out_dir) as out:
+        music = backend.generate(
+            analysis,
+            request,
+            wav_path=out.path(WAV_NAME),
+            midi_path=out.path(MIDI_NAME),
+            stems_dir=out.path(STEMS_DIR),
+            progress=progress,
+            cancel=cancel,
+        )
+        cancel.raise_if_cancelled()
+        progress("export", 0.0, "writing affect files and the scored timeline")
+        write_affect_csv(analysis.affect, out.path("affect.csv"))
+        write_affect_json(
+            analysis.affect, out.path("affect.json"), markers=analysis.markers, cuts=analysis.cuts
+        )
+        plot_affect_png(
+            analysis.affect, out.path("affect.png"), edit=analysis.edit, cuts=analysis.cuts
+        )
+        # The OTIO points at where the WAV will live after commit, not at the staging copy.
+        write_scored_timeline(
+            analysis.edit.source_path,
+            out.path(OTIO_NAME),
+            audio_path=out.final(WAV_NAME),
+            audio_duration_s=analysis.edit.duration_s,
+            markers=analysis.markers,
+        )
+        progress("export", 1.0, "done")
+        stems = {role: out.final(f"{STEMS_DIR}/{p.name}") for role, p in music.stem_paths.items()}
+        metrics = {}
+        if music.loudness_lufs is not None:
+            metrics["integrated_lufs"] = music.loudness_lufs
+        if music.true_peak_dbtp is not None:
+            metrics["true_peak_dbtp"] = music.true_peak_dbtp
+        result = ScoreResult(
+            analysis=analysis,
+            out_dir=out.final_dir,
+            wav_path=out.final(WAV_NAME),
+            midi_path=out.final(MIDI_NAME),
+            otio_path=out.final(OTIO_NAME),
+            affect_csv=out.final("affect.csv"),
+            affect_json=out.final("affect.json"),
+            affect_png=out.final("affect.png"),
+            stem_paths=stems,
+            plan_summary=dict(music.plan_summary),
+            metrics=metrics,
+        )
+    return result
+
+
+def list_backends() -> dict[str, list[Availability]]:
+    """Every affect estimator and music backend, and why an unavailable one is missing."""
+    return {"affect": estimators.availability(), "music": music_backends.availability()}

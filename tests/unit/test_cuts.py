@@ -1,0 +1,168 @@
+"""bridge.cuts on Edits over real encoded media with known cut times."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bridge.cuts import (
+    change_indices,
+    find_cuts,
+    histogram_distance,
+    hsv_histogram,
+    successive_distances,
+)
+from bridge.errors import CancelledError, UndecodableMediaError
+from bridge.media import sample_frames
+from bridge.media.synth import SceneSpec, encode_scenes, write_not_media
+from bridge.progress import CancelToken
+from bridge.types import Clip, Cut, Edit, Transition
+
+RATE = Fraction(25)
+FRAME_S = 1 / 25
+DURATIONS = [4.36, 6.12, 3.2, 7.84, 2.48, 6.0]  # 30 s, irregular
+COLOURS = [(200, 40, 40), (30, 30, 30), (40, 180, 60), (240, 220, 200), (30, 60, 200),
+           (150, 60, 170)]
+FLASH_AT_S = 6.0  # absolute; inside scene 1, on a 2 Hz sample time so the detector sees it
+
+
+def make_edit(shots, *, duration_s: float, transitions=()) -> Edit:
+    return Edit(
+        name="test", source_path=Path("test.otio"), rate=RATE, drop_frame=False,
+        start_timecode="00:00:00:00", start_frame=0,
+        duration_frames=round(duration_s * 25), shots=tuple(shots),
+        transitions=tuple(transitions),
+    )
+
+
+def shot(name, start, end, path, media_start, **kw) -> Clip:
+    return Clip(name=name, kind="video", record_start_s=start, record_end_s=end,
+                media_path=path, media_start_s=media_start, **kw)
+
+
+@pytest.fixture(scope="session")
+def six(tmp_path_factory):
+    """Six scenes with moving squares and one single-frame flash; returns (path, cut times)."""
+    path = tmp_path_factory.mktemp("cuts") / "six.mp4"
+    scenes = [
+        SceneSpec(d, c, shapes=3, speed_px_s=60, speed_end_px_s=160, shape_size_px=16,
+                  flash_at_s=FLASH_AT_S - DURATIONS[0] if i == 1 else None)
+        for i, (d, c) in enumerate(zip(DURATIONS, COLOURS))
+    ]
+    cuts = encode_scenes(path, scenes, rate=RATE, audio=False)
+    return path, cuts
+
+
+def test_histogram_distance_known_answers():
+    red = np.full((8, 8, 3), (220, 20, 20), np.uint8)
+    blue = np.full((8, 8, 3), (20, 20, 220), np.uint8)
+    half = red.copy()
+    half[:4] = blue[:4]
+    h_red, h_blue, h_half = (hsv_histogram(x) for x in (red, blue, half))
+    assert h_red.sum() == pytest.approx(1.0)
+    assert histogram_distance(h_red, h_red) == 0.0
+    assert histogram_distance(h_red, h_blue) == pytest.approx(1.0)
+    assert histogram_distance(h_red, h_half) == pytest.approx(0.5)
+    # greys do not scatter over hues: slightly tinted greys share a bin
+    grey_a = np.full((4, 4, 3), (120, 122, 121), np.uint8)
+    grey_b = np.full((4, 4, 3), (122, 120, 121), np.uint8)
+    assert histogram_distance(hsv_histogram(grey_a), hsv_histogram(grey_b)) == 0.0
+
+
+def test_change_indices_skips_flashes():
+    labels = ["a", "a", "b", "b", "w", "b", "c", "c"]  # w: one frame unlike both neighbours
+    hists = {k: np.eye(4)[i] for i, k in enumerate("abcw")}
+    seq = [hists[x] for x in labels]
+    dist = successive_distances(seq)
+    skip = np.array([histogram_distance(seq[i], seq[i + 2]) for i in range(len(seq) - 2)])
+    assert change_indices(dist, skip_dist=skip, threshold=0.35) == [1, 5]
+
+
+def test_detected_cuts_match_encoded_cuts_within_a_frame(six):
+    path, encoded = six
+    assert len(encoded) == 5
+    edit = make_edit([shot("one", 0.0, 30.0, path, 0.0)], duration_s=30.0)
+    cuts = find_cuts(edit)
+    assert [c.kind for c in cuts] == ["detected"] * 5
+    assert np.abs(np.array([c.time_s for c in cuts]) - encoded).max() <= FRAME_S + 1e-6
+    assert all(0.35 <= c.strength <= 1.0 for c in cuts)
+
+
+def test_a_flash_is_not_a_cut(six):
+    path, _ = six
+    seen = sample_frames(path, FLASH_AT_S, FLASH_AT_S + 0.5, rate_hz=2.0, width=32)
+    assert seen[0].rgb.mean() > 240  # the detector's samples really do land on the flash
+    edit = make_edit([shot("one", 0.0, 30.0, path, 0.0)], duration_s=30.0)
+    assert all(abs(c.time_s - FLASH_AT_S) > 1.0 for c in find_cuts(edit))
+
+
+def test_edit_points_gaps_transitions_and_detected_cuts(six):
+    path, encoded = six
+    shots = [
+        shot("A", 0.0, 3.0, path, 0.0),  # inside scene 0: no change
+        # gap 3.0 .. 4.0
+        shot("B", 4.0, 9.0, path, 8.0),  # media 8..13 holds the cut at 10.48
+        shot("C", 9.0, 12.0, path, 20.0),  # media 20..23 holds the cut at 21.52
+    ]
+    edit = make_edit(shots, duration_s=12.0,
+                     transitions=[Transition("SMPTE_Dissolve", 8.5, 9.5)])
+    cuts = find_cuts(edit)
+    edits = [c for c in cuts if c.kind == "edit"]
+    assert [c.time_s for c in edits] == [3.0, 4.0, 9.0]
+    assert [c.transition for c in edits] == [None, None, "SMPTE_Dissolve"]
+    assert all(c.strength == 1.0 for c in edits)
+    detected = [c.time_s for c in cuts if c.kind == "detected"]
+    expected = [4.0 + (encoded[1] - 8.0), 9.0 + (encoded[3] - 20.0)]
+    assert detected == pytest.approx(expected, abs=FRAME_S + 1e-6)
+    assert [c.time_s for c in cuts] == sorted(c.time_s for c in cuts)
+    only_edits = find_cuts(edit, detect_inside=False)
+    assert only_edits == tuple(edits)
+
+
+def test_time_warped_shot_maps_back_to_record_frames(six):
+    path, encoded = six
+    edit = make_edit([shot("fast", 0.0, 5.0, path, 0.0, speed=2.0)], duration_s=5.0)
+    cuts = find_cuts(edit)
+    # media cut 4.36 s at double speed shows first on record frame ceil(54.5) = 55
+    assert cuts == (Cut(time_s=2.2, kind="detected", strength=cuts[0].strength),)
+    assert cuts[0].time_s * 2 == pytest.approx(encoded[0], abs=2 * FRAME_S)
+
+
+def test_missing_media_keeps_edit_points(six, tmp_path):
+    path, _ = six
+    shots = [
+        shot("offline", 0.0, 5.0, None, 0.0, media_missing=True),
+        shot("gone", 5.0, 10.0, tmp_path / "gone.mp4", 0.0),
+        shot("real", 10.0, 15.0, path, 0.0),
+    ]
+    cuts = find_cuts(make_edit(shots, duration_s=15.0))
+    assert [(round(c.time_s, 3), c.kind) for c in cuts] == [
+        (5.0, "edit"), (10.0, "edit"), (14.36, "detected")]
+
+
+def test_undecodable_media_names_file_and_clip(tmp_path):
+    bad = tmp_path / "bad.mp4"
+    write_not_media(bad)
+    edit = make_edit([shot("broken shot", 0.0, 5.0, bad, 0.0)], duration_s=5.0)
+    with pytest.raises(UndecodableMediaError) as err:
+        find_cuts(edit)
+    assert "bad.mp4" in str(err.value) and "broken shot" in str(err.value)
+
+
+def test_progress_and_cancel(six):
+    path, _ = six
+    edit = make_edit([shot("a", 0.0, 12.0, path, 0.0), shot("b", 12.0, 24.0, path, 12.0)],
+                     duration_s=24.0)
+    calls = []
+    find_cuts(edit, progress=lambda stage, f, msg: calls.append((stage, f)))
+    fractions = [f for _, f in calls]
+    assert {s for s, _ in calls} == {"cuts"}
+    assert fractions[0] == 0.0 and fractions[-1] == 1.0 and fractions == sorted(fractions)
+    assert len(calls) == 4
+    token = CancelToken()
+    token.cancel()
+    with pytest.raises(CancelledError):
+        find_cuts(edit, cancel=token)

@@ -1,0 +1,338 @@
+"""bridge.media on real files encoded by bridge.media.synth."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from fractions import Fraction
+
+import numpy as np
+import pytest
+
+from bridge.errors import (
+    CancelledError,
+    InvalidOptionError,
+    MissingMediaError,
+    UndecodableMediaError,
+)
+from bridge.media import content_key, decode_audio, frames_between, probe, sample_frames
+from bridge.media.synth import (
+    SceneSpec,
+    encode_audio,
+    encode_scenes,
+    encode_still,
+    write_not_media,
+)
+from bridge.progress import CancelToken
+
+RED, BLUE, GREEN, YELLOW = (200, 30, 30), (30, 40, 200), (30, 190, 40), (250, 240, 20)
+SCENES = [
+    SceneSpec(2.0, RED, audio="tone", tone_hz=440.0),
+    SceneSpec(1.6, BLUE, shapes=3, speed_px_s=90, speed_end_px_s=200, shape_size_px=12,
+              shape_color=RED, audio="tone", tone_hz=440.0),
+    SceneSpec(1.4, GREEN, band=YELLOW, audio="tone", tone_hz=440.0),
+]
+DURATION_S = 5.0
+
+
+@pytest.fixture(scope="session")
+def media(tmp_path_factory):
+    d = tmp_path_factory.mktemp("media")
+    paths = {k: d / f"{k}.mp4" for k in ("cfr", "ntsc", "vfr", "rotated", "short_gop", "mute")}
+    cuts = {
+        "cfr": encode_scenes(paths["cfr"], SCENES),
+        "ntsc": encode_scenes(paths["ntsc"], SCENES, rate=Fraction(30000, 1001)),
+        "vfr": encode_scenes(paths["vfr"], SCENES, vfr=True),
+        "rotated": encode_scenes(paths["rotated"], SCENES, width=180, height=320,
+                                 rotation_deg=90),
+        "short_gop": encode_scenes(paths["short_gop"], SCENES, gop=6),
+        "mute": encode_scenes(paths["mute"], SCENES[:1], audio=False, width=160, height=90),
+    }
+    paths["one_frame"] = d / "one_frame.mp4"
+    encode_scenes(paths["one_frame"], [SceneSpec(0.04, BLUE)], audio=False)
+    paths["still"] = d / "still.png"
+    encode_still(paths["still"], width=240, height=160, color=GREEN, band=YELLOW)
+    paths["wav"] = d / "speech.wav"
+    encode_audio(paths["wav"], [SceneSpec(4.0, audio="speech", level_dbfs=-12)], sr=16_000)
+    paths["broken"] = d / "broken.mp4"
+    write_not_media(paths["broken"])
+    return paths, cuts
+
+
+def mean_rgb(rgb: np.ndarray) -> np.ndarray:
+    return rgb.reshape(-1, 3).astype(float).mean(axis=0)
+
+
+def median_rgb(rgb: np.ndarray) -> np.ndarray:
+    return np.median(rgb.reshape(-1, 3).astype(float), axis=0)
+
+
+# ---------------------------------------------------------------- synth
+
+
+def test_synth_cuts_fall_on_frame_boundaries(media):
+    _, cuts = media
+    assert cuts["cfr"] == [2.0, 3.6]
+    ntsc = Fraction(30000, 1001)
+    expected = [float(Fraction(round(Fraction(t) * ntsc)) / ntsc) for t in (2.0, 3.6)]
+    assert cuts["ntsc"] == pytest.approx(expected, abs=1e-9)
+    # VFR cuts are the first irregular timestamp at or after each scene boundary
+    assert all(0 <= c - t < 0.065 for c, t in zip(cuts["vfr"], (2.0, 3.6)))
+
+
+def test_synth_speech_has_syllables_and_pauses(media):
+    paths, _ = media
+    audio = decode_audio(paths["wav"], sr=16_000)
+    rms = np.sqrt((audio[: len(audio) // 800 * 800].reshape(-1, 800) ** 2).mean(axis=1))
+    quiet = rms < 0.01
+    assert 0.15 < quiet.mean() < 0.7  # speech-like: talk and pauses, neither dominates
+    assert np.abs(audio).max() == pytest.approx(10 ** (-12 / 20), rel=0.2)
+
+
+def test_synth_is_deterministic(tmp_path):
+    a, b = tmp_path / "a.mp4", tmp_path / "b.mp4"
+    for p in (a, b):
+        encode_scenes(p, SCENES[1:2], audio=False, width=160, height=90)
+    first = sample_frames(a, 0, 1.6, rate_hz=4)
+    second = sample_frames(b, 0, 1.6, rate_hz=4)
+    assert [x.time_s for x in first] == [y.time_s for y in second]
+    for x, y in zip(first, second):  # same drawing; x264 may differ by coding noise
+        diff = np.abs(x.rgb.astype(int) - y.rgb.astype(int))
+        assert diff.mean() < 1.0 and np.mean(diff > 24) < 0.002
+    assert not np.array_equal(first[0].rgb, first[-1].rgb)  # the squares move
+
+
+# ---------------------------------------------------------------- probe
+
+
+def test_probe_cfr(media):
+    paths, _ = media
+    info = probe(paths["cfr"])
+    assert info.duration_s == pytest.approx(DURATION_S, abs=0.05)
+    assert (info.has_video, info.has_audio) == (True, True)
+    assert (info.width, info.height, info.rotation_deg) == (320, 180, 0)
+    assert info.fps == pytest.approx(25.0)
+    assert not info.is_still
+    assert info.audio_sample_rate == 48_000
+
+
+def test_probe_ntsc_and_vfr(media):
+    paths, _ = media
+    assert probe(paths["ntsc"]).fps == pytest.approx(30000 / 1001, rel=1e-6)
+    vfr = probe(paths["vfr"])
+    assert 18 < vfr.fps < 32 and vfr.fps != pytest.approx(25.0, abs=0.01)
+    assert vfr.duration_s == pytest.approx(DURATION_S, abs=0.1)
+
+
+def test_probe_rotated_reports_upright_size(media):
+    paths, _ = media
+    info = probe(paths["rotated"])
+    assert (info.width, info.height, info.rotation_deg) == (180, 320, 90)
+
+
+def test_probe_stills(media):
+    paths, _ = media
+    png = probe(paths["still"])
+    assert png.is_still and png.fps is None and not png.has_audio
+    assert (png.width, png.height) == (240, 160)
+    one = probe(paths["one_frame"])
+    assert one.is_still and one.fps is None
+
+
+def test_probe_audio_only(media):
+    paths, _ = media
+    info = probe(paths["wav"])
+    assert (info.has_video, info.has_audio) == (False, True)
+    assert info.duration_s == pytest.approx(4.0, abs=0.01)
+    assert info.audio_sample_rate == 16_000
+
+
+def test_bad_input_names_the_file(media, tmp_path):
+    paths, _ = media
+    readers = (probe, decode_audio, lambda p: sample_frames(p, 0, 1),
+               lambda p: frames_between(p, 0, 1))
+    for fn in readers:
+        with pytest.raises(UndecodableMediaError) as err:
+            fn(paths["broken"])
+        assert str(paths["broken"]) in str(err.value)
+        with pytest.raises(MissingMediaError) as err:
+            fn(tmp_path / "gone.mp4")
+        assert "gone.mp4" in str(err.value)
+    with pytest.raises(MissingMediaError):
+        content_key(tmp_path / "gone.mp4")
+
+
+def test_bad_options_name_the_field(media):
+    paths, _ = media
+    with pytest.raises(InvalidOptionError) as err:
+        sample_frames(paths["cfr"], 0, 1, rate_hz=0)
+    assert err.value.field == "rate_hz"
+    with pytest.raises(InvalidOptionError):
+        sample_frames(paths["cfr"], 2, 1)
+
+
+# ---------------------------------------------------------------- sample_frames
+
+
+@pytest.mark.parametrize("name", ["cfr", "short_gop"])
+def test_sample_frames_rate_size_and_colours(media, name):
+    paths, _ = media
+    samples = sample_frames(paths[name], 0.0, DURATION_S, rate_hz=2.0)
+    times = np.array([s.time_s for s in samples])
+    assert len(samples) == 10
+    # each sample is within a quarter spacing of its target (keyframe snapping allowed)
+    assert np.all(np.abs(times - np.arange(10) * 0.5) <= 0.125 + 1e-6)
+    for s in samples:
+        assert s.rgb.shape == (90, 160, 3) and s.rgb.dtype == np.uint8
+        assert s.successor is not None and s.successor.shape == s.rgb.shape
+        assert s.successor_dt_s == pytest.approx(0.04)
+        colour = RED if s.time_s < 2.0 else BLUE if s.time_s < 3.6 else GREEN
+        if colour is GREEN:  # the top quarter is the yellow band
+            assert np.abs(median_rgb(s.rgb[-40:]) - GREEN).max() < 12
+            assert np.abs(median_rgb(s.rgb[:15]) - YELLOW).max() < 12
+        else:
+            assert np.abs(median_rgb(s.rgb) - colour).max() < 12
+
+
+def test_sample_frames_sub_range_and_width(media):
+    paths, _ = media
+    samples = sample_frames(paths["cfr"], 1.0, 2.0, rate_hz=4.0, width=64, with_successor=False)
+    assert [round(s.time_s, 3) for s in samples] == [1.0, 1.24, 1.48, 1.72]  # frame on screen at t
+    assert all(s.rgb.shape == (36, 64, 3) and s.successor is None for s in samples)
+
+
+def test_seeking_returns_the_same_pictures_as_decoding_every_frame(media):
+    paths, _ = media
+    every = {round(f.time_s, 4): f for f in frames_between(paths["short_gop"], 0, DURATION_S)}
+    assert len(every) == 125
+    for strategy in ("seek", "sequential", "auto"):
+        samples = sample_frames(paths["short_gop"], 0.3, 4.9, rate_hz=3.0, strategy=strategy)
+        assert len(samples) == 14
+        for s in samples:
+            ref = every[round(s.time_s, 4)]
+            assert np.array_equal(s.rgb, ref.rgb), (strategy, s.time_s)
+            assert np.array_equal(s.successor, ref.successor), (strategy, s.time_s)
+
+
+def test_sample_frames_ntsc_times_are_frame_times(media):
+    paths, _ = media
+    rate = 30000 / 1001
+    samples = sample_frames(paths["ntsc"], 0.0, 4.0, rate_hz=2.0)
+    assert len(samples) == 8
+    for s in samples:
+        frames = s.time_s * rate
+        assert frames == pytest.approx(round(frames), abs=1e-3)
+        assert s.successor_dt_s == pytest.approx(1 / rate, abs=1e-4)
+
+
+def test_sample_frames_vfr(media):
+    paths, _ = media
+    every = frames_between(paths["vfr"], 0, DURATION_S)
+    gaps = np.diff([f.time_s for f in every])
+    assert gaps.min() < 0.03 and gaps.max() > 0.05  # the file really is irregular
+    frame_times = {round(f.time_s, 4): f for f in every}
+    samples = sample_frames(paths["vfr"], 0.0, DURATION_S, rate_hz=2.0)
+    times = np.array([s.time_s for s in samples])
+    assert len(samples) == 10 and np.all(np.diff(times) > 0.25)
+    for s in samples:
+        ref = frame_times[round(s.time_s, 4)]
+        assert s.successor_dt_s == pytest.approx(ref.successor_dt_s, abs=1e-6)
+        assert np.array_equal(s.rgb, ref.rgb)
+
+
+def test_sample_frames_rotated_is_upright(media):
+    paths, _ = media
+    samples = sample_frames(paths["rotated"], 3.8, 4.8, rate_hz=2.0)
+    assert len(samples) == 2
+    for s in samples:
+        assert s.rgb.shape == (284, 160, 3)
+        assert np.abs(median_rgb(s.rgb[:60]) - YELLOW).max() < 12  # band on top
+        assert np.abs(median_rgb(s.rgb[-150:]) - GREEN).max() < 12
+
+
+def test_sample_frames_still_repeats_the_image(media):
+    paths, _ = media
+    samples = sample_frames(paths["still"], 0.0, 3.0, rate_hz=2.0, width=120)
+    assert [s.time_s for s in samples] == [0.0, 0.5, 1.0, 1.5, 2.0, 2.5]
+    assert samples[0].rgb.shape == (80, 120, 3)
+    assert np.abs(median_rgb(samples[0].rgb[-40:]) - GREEN).max() < 6
+    assert all(np.array_equal(s.rgb, samples[0].rgb) for s in samples)
+    assert all(np.array_equal(s.successor, s.rgb) for s in samples)
+
+
+def test_sample_frames_audio_only_is_empty(media):
+    paths, _ = media
+    assert sample_frames(paths["wav"], 0.0, 2.0) == []
+
+
+def test_sample_frames_cancel(media):
+    paths, _ = media
+    token = CancelToken()
+    token.cancel()
+    with pytest.raises(CancelledError):
+        sample_frames(paths["cfr"], 0.0, 2.0, cancel=token)
+
+
+def test_frames_between_every_frame_around_a_cut(media):
+    paths, cuts = media
+    frames = frames_between(paths["cfr"], 1.9, 2.1)
+    assert [round(f.time_s, 3) for f in frames] == [1.92, 1.96, 2.0, 2.04, 2.08]
+    colours = [RED if f.time_s < cuts["cfr"][0] else BLUE for f in frames]
+    for f, c in zip(frames, colours):
+        assert np.abs(mean_rgb(f.rgb) - c).max() < 12
+    assert np.array_equal(frames[0].successor, frames[1].rgb)
+
+
+# ---------------------------------------------------------------- audio
+
+
+def dominant_hz(audio: np.ndarray, sr: int) -> float:
+    spectrum = np.abs(np.fft.rfft(audio * np.hanning(len(audio))))
+    return float(np.argmax(spectrum) * sr / len(audio))
+
+
+def test_decode_audio_tone_rate_and_length(media):
+    paths, _ = media
+    clip = decode_audio(paths["cfr"], 1.0, 3.0, sr=16_000)
+    assert clip.dtype == np.float32 and clip.shape == (32_000,)
+    assert dominant_hz(clip, 16_000) == pytest.approx(440.0, abs=1.0)
+    assert np.sqrt((clip**2).mean()) == pytest.approx(10 ** (-18 / 20) / np.sqrt(2), rel=0.1)
+    full = decode_audio(paths["cfr"], sr=8_000)
+    assert len(full) == pytest.approx(DURATION_S * 8_000, abs=8_000 * 0.05)
+    assert dominant_hz(full[4000:-4000], 8_000) == pytest.approx(440.0, abs=1.0)
+
+
+def test_decode_audio_position_matches_media_time(media, tmp_path):
+    # silence then a tone: the onset must be where the scene starts
+    path = tmp_path / "onset.mp4"
+    encode_scenes(path, [SceneSpec(1.0, RED), SceneSpec(1.0, BLUE, audio="tone")],
+                  width=160, height=90)
+    audio = decode_audio(path, 0.5, 2.0, sr=16_000)
+    onset = int(np.argmax(np.abs(audio) > 0.02)) / 16_000 + 0.5
+    assert onset == pytest.approx(1.0, abs=0.005)
+
+
+def test_decode_audio_without_audio_stream(media):
+    paths, _ = media
+    assert decode_audio(paths["mute"]).shape == (0,)
+    assert decode_audio(paths["still"]).shape == (0,)
+
+
+# ---------------------------------------------------------------- content_key
+
+
+def test_content_key_stable_and_sensitive(media, tmp_path):
+    paths, _ = media
+    copy = tmp_path / "copy.mp4"
+    shutil.copy2(paths["cfr"], copy)  # same bytes and mtime
+    key = content_key(copy)
+    assert key == content_key(copy) == content_key(paths["cfr"])
+    stat = copy.stat()
+    os.utime(copy, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000))
+    touched = content_key(copy)
+    assert touched != key
+    data = bytearray(copy.read_bytes())
+    data[-1] ^= 0xFF
+    copy.write_bytes(bytes(data))
+    os.utime(copy, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000))
+    assert content_key(copy) not in (key, touched)
