@@ -8,8 +8,8 @@ information taken away, so each comparison isolates what the cuts or the affect 
 from __future__ import annotations
 
 import hashlib
-from itertools import pairwise
 from fractions import Fraction
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
