@@ -17,7 +17,7 @@ from bridge.types import Clip, Cut, Edit
 
 DEFAULT_THRESHOLD = 0.35  # histogram distance (0..1) between samples that counts as a cut
 ANALYSIS_WIDTH = 96  # px; colour histograms need little resolution
-_HUE_BINS, _SAT_BINS, _VAL_BINS, _GREY_BINS = 12, 2, 3, 4
+_HUE_BINS, _SAT_BINS, _VAL_BINS, _GREY_BINS = 18, 2, 3, 4
 _GREY_SAT = 0.15  # below this saturation hue is noise: such pixels are binned by value only
 
 
@@ -28,7 +28,9 @@ def hsv_histogram(rgb: np.ndarray) -> np.ndarray:
     """Normalised colour histogram of an (H, W, 3) uint8 RGB image, in HSV bins.
 
     Saturated pixels fall into hue x saturation x value bins; near-grey pixels into a
-    few value-only bins, so that greys do not scatter across random hues.
+    few value-only bins, so that greys do not scatter across random hues. Hue is binned
+    softly (each pixel split between its two nearest bin centres, circularly): with hard
+    bins two clearly different hues, red and orange say, can share a bin and look equal.
     """
     x = rgb.reshape(-1, 3).astype(np.float32) / 255.0
     mx = x.max(axis=1)
@@ -40,16 +42,22 @@ def hsv_histogram(rgb: np.ndarray) -> np.ndarray:
     hue = np.where(
         mx == r, ((g - b) / safe) % 6, np.where(mx == g, (b - r) / safe + 2, (r - g) / safe + 4)
     ) / 6.0  # 0..1
-    h_bin = np.minimum((hue * _HUE_BINS).astype(int), _HUE_BINS - 1)
+    hue_pos = hue * _HUE_BINS
+    h_lo = np.floor(hue_pos).astype(int) % _HUE_BINS
+    h_hi = (h_lo + 1) % _HUE_BINS
+    w_hi = hue_pos - np.floor(hue_pos)
     s_bin = np.minimum(((sat - _GREY_SAT) / (1 - _GREY_SAT) * _SAT_BINS).astype(int), _SAT_BINS - 1)
     v_bin = np.minimum((mx * _VAL_BINS).astype(int), _VAL_BINS - 1)
-    colour_idx = (h_bin * _SAT_BINS + s_bin) * _VAL_BINS + v_bin
     grey_idx = _HUE_BINS * _SAT_BINS * _VAL_BINS + np.minimum(
         (mx * _GREY_BINS).astype(int), _GREY_BINS - 1
     )
-    idx = np.where(sat < _GREY_SAT, grey_idx, colour_idx)
+    grey = sat < _GREY_SAT
+    idx_lo = np.where(grey, grey_idx, (h_lo * _SAT_BINS + s_bin) * _VAL_BINS + v_bin)
+    idx_hi = np.where(grey, grey_idx, (h_hi * _SAT_BINS + s_bin) * _VAL_BINS + v_bin)
+    w_hi = np.where(grey, 0.0, w_hi)
     n_bins = _HUE_BINS * _SAT_BINS * _VAL_BINS + _GREY_BINS
-    hist = np.bincount(idx, minlength=n_bins).astype(np.float64)
+    hist = np.bincount(idx_lo, weights=1.0 - w_hi, minlength=n_bins)
+    hist += np.bincount(idx_hi, weights=w_hi, minlength=n_bins)
     return hist / max(hist.sum(), 1.0)
 
 

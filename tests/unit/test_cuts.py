@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from bridge.cuts import (
+    DEFAULT_THRESHOLD,
     change_indices,
     find_cuts,
     histogram_distance,
@@ -70,6 +71,16 @@ def test_histogram_distance_known_answers():
     grey_a = np.full((4, 4, 3), (120, 122, 121), np.uint8)
     grey_b = np.full((4, 4, 3), (122, 120, 121), np.uint8)
     assert histogram_distance(hsv_histogram(grey_a), hsv_histogram(grey_b)) == 0.0
+
+
+def test_neighbouring_hues_are_told_apart_but_shades_are_not():
+    # red (3 deg) and orange (26 deg): a real cut, once missed because both fell in one bin
+    red = np.full((8, 8, 3), (230, 40, 30), np.uint8)
+    orange = np.full((8, 8, 3), (250, 120, 20), np.uint8)
+    assert histogram_distance(hsv_histogram(red), hsv_histogram(orange)) > DEFAULT_THRESHOLD
+    # the same red a few percent brighter is no cut
+    red_lit = np.full((8, 8, 3), (240, 44, 33), np.uint8)
+    assert histogram_distance(hsv_histogram(red), hsv_histogram(red_lit)) < 0.1
 
 
 def test_change_indices_skips_flashes():
