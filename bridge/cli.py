@@ -214,9 +214,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     add("backends", cmd_backends, "list affect estimators and music backends, and what is missing")
 
+    from bridge.eval_cli import add_command as add_eval
     from bridge.install_resolve import add_command as add_install_resolve
 
     add_install_resolve(sub)
+    add_eval(sub)
     try:
         from bridge.server.commands import add_commands
     except ImportError:  # the server package is optional at import time (e.g. grpc missing)

@@ -137,6 +137,17 @@ def score_timeline(
             metrics["integrated_lufs"] = music.loudness_lufs
         if music.true_peak_dbtp is not None:
             metrics["true_peak_dbtp"] = music.true_peak_dbtp
+        report_path = None
+        if options.report:
+            from bridge.report import REPORT_NAME, build_report
+
+            # Measured on the staged WAV; baselines render into a temp folder, not `out`.
+            _, measured = build_report(
+                analysis, out.path(WAV_NAME), out.path(REPORT_NAME), request,
+                music.plan_summary, progress, cancel, backend=options.music_backend,
+            )
+            metrics.update(measured)
+            report_path = out.final(REPORT_NAME)
         result = ScoreResult(
             analysis=analysis,
             out_dir=out.final_dir,
@@ -147,6 +158,7 @@ def score_timeline(
             affect_json=out.final("affect.json"),
             affect_png=out.final("affect.png"),
             stem_paths=stems,
+            report_path=report_path,
             plan_summary=dict(music.plan_summary),
             metrics=metrics,
         )

@@ -95,7 +95,7 @@ def gated_loudness(*, energy: np.ndarray, chunk_n: int, sr: int, n_samples: int)
     n_hops = n_samples // hop_n
     if n_hops < 4:
         return -math.inf
-    hops = energy[: n_hops * hop_chunks].reshape(n_hops, hop_chunks).sum(axis=1)
+    hops = energy[: n_hops * hop_chunks].reshape(n_hops, hop_chunks).sum(axis=1, dtype=np.float64)
     block_ms = np.convolve(hops, np.ones(4), mode="valid") / (4 * hop_n)
     with np.errstate(divide="ignore"):
         block_lufs = -0.691 + 10 * np.log10(block_ms)
@@ -159,10 +159,13 @@ class LevelMeter:
             np.concatenate([self._peak_rest, tail]), self.chunk_n * OVERSAMPLE, np.max,
             self._peak_parts,
         )  # fmt: skip
-        peaks = [*self._peak_parts, np.array([peak_rest.max()] if len(peak_rest) else [])]
+        peaks = [
+            *self._peak_parts,
+            np.array([peak_rest.max()] if len(peak_rest) else [], np.float32),
+        ]
         energies = [
             *self._energy_parts,
-            np.array([self._sq_rest.sum()] if len(self._sq_rest) else []),
+            np.array([self._sq_rest.sum()] if len(self._sq_rest) else [], np.float32),
         ]
         peak = np.concatenate(peaks)
         n_chunks = math.ceil(self._n / self.chunk_n)
@@ -182,8 +185,8 @@ class LevelMeter:
     @staticmethod
     def _take_chunks(values: np.ndarray, size: int, reduce, parts: list) -> np.ndarray:
         whole = len(values) // size * size
-        if whole:
-            parts.append(reduce(values[:whole].reshape(-1, size), axis=1))
+        if whole:  # float32 per chunk: an hour of 2 ms chunks is 7 MB per array
+            parts.append(reduce(values[:whole].reshape(-1, size), axis=1).astype(np.float32))
         return values[whole:]
 
 
@@ -220,17 +223,27 @@ def limiter_gain(
     centres (and the oversampler's few-sample delay) stays under the ceiling too.
     """
     w = max(1, lookahead_chunks)
-    with np.errstate(divide="ignore"):
-        need = np.minimum(1.0, ceiling_lin / np.maximum(peak, 1e-30))
-    need = np.concatenate([need, np.ones(w)])  # room for the forward average at the end
-    padded = np.concatenate([[1.0], need, [1.0]])
-    need = np.minimum(np.minimum(padded[:-2], padded[1:-1]), padded[2:])
-    windows = np.lib.stride_tricks.sliding_window_view(np.concatenate([np.ones(w - 1), need]), w)
-    hold_db = 20 * np.log10(windows.min(axis=1))
+    one = np.ones(1)
+    need = np.minimum(1.0, ceiling_lin / np.maximum(peak.astype(np.float64), 1e-30))
+    need = np.concatenate([one, need, np.ones(w), one])  # w: room for the forward average
+    need = np.minimum(np.minimum(need[:-2], need[1:-1]), need[2:])
+    hold = need.copy()
+    for lag in range(1, w):  # trailing minimum over w chunks
+        np.minimum(hold[lag:], need[:-lag], out=hold[lag:])
+    del need
+    # in place from here on: an hour is 1.8 M chunks, 14 MB per array
+    hold_db = np.log10(hold, out=hold)
+    hold_db *= 20
     ramp = release_db_per_chunk * np.arange(len(hold_db))
-    released_db = np.minimum(hold_db, ramp + np.minimum.accumulate(hold_db - ramp))
-    released = 10 ** (np.minimum(released_db, 0.0) / 20)
-    smoothed = np.convolve(released, np.ones(w) / w, mode="valid")
+    released = hold_db - ramp
+    np.minimum.accumulate(released, out=released)
+    released += ramp
+    del ramp
+    np.minimum(released, hold_db, out=released)  # equal in exact arithmetic; rounding aside
+    np.minimum(released, 0.0, out=released)
+    released /= 20
+    released = np.power(10.0, released, out=released)
+    smoothed = np.convolve(released, np.full(w, 1 / w), mode="valid")
     return smoothed[: len(peak)]
 
 

@@ -116,7 +116,7 @@ def render_arrangement(
             player.close()
         players.clear()
         plan = plan_gain(meter.finish(), target_lufs=target_lufs, true_peak_dbtp=true_peak_dbtp)
-        out_meter = LevelMeter(sr=sr)
+        out_meter = LevelMeter(sr=sr, chunk_n=round(sr * 0.1))  # totals only: 100 ms chunks
         _write(
             plan, chunk_n=meter.chunk_n, roles=roles, scratch=scratch, temps=temps,
             stems=stems_dir is not None, meter=out_meter, n_samples=n_samples, sr=sr,
