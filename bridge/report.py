@@ -344,8 +344,7 @@ def _headlines(ours: EvalReport, baselines: Mapping[str, EvalReport]) -> list[tu
     cards = []
     if ours.cuts_counted:
         hits = round(ours.cut_beat_hit_rate_50ms * ours.cuts_counted)
-        text = (f"{hits} of {ours.cuts_counted} cuts land within 50 ms of a beat "
-                f"({_pct(ours.cut_beat_hit_rate_50ms)}).")
+        text = f"of cuts land within 50 ms of a beat ({hits} of {ours.cuts_counted})."
         if "constant-tempo" in baselines:
             text += (" Music at a steady tempo would catch "
                      f"{_pct(baselines['constant-tempo'].cut_beat_hit_rate_50ms)}.")
@@ -452,6 +451,8 @@ th:first-child,td:first-child{text-align:left}
 thead th{color:#555;font-weight:600;border-bottom:2px solid #d9d6cf;white-space:nowrap}
 tbody th{font-weight:500}
 td.best{font-weight:700;color:#1e6b40}
+table.sections{width:auto;min-width:60%}
+table.sections td:nth-child(4),table.sections th:nth-child(4){text-align:left}
 table.metrics td:nth-child(2),table.metrics thead th:nth-child(2){background:#f1f8f3}
 footer{color:#888;font-size:12.5px;margin-top:8px}
 """
@@ -512,15 +513,15 @@ arousal it was asked to follow.</p>
 Green cuts are on a beat, orange ones are not; grey ticks are the detected beats.</p>
 <figure><img alt="cut and beat alignment" src="{_data_uri(alignment_png)}"></figure>
 </section>
+<section><h2>Section plan</h2>
+<p class="caption">{_plan_line(plan_summary)}</p>
+{_sections_table(plan_summary)}</section>
 <section><h2>Quality measures</h2>
 <p class="caption">Measured on the audio by an independent analyser. The baselines are
 rendered by the same composer with information taken away: <em>constant-tempo</em> ignores
 the cuts and the emotional arc, <em>flat-affect</em> keeps the cuts but ignores the arc.
 The best value in each row is in bold.</p>
 {_metrics_table(columns)}</section>
-<section><h2>Section plan</h2>
-<p class="caption">{_plan_line(plan_summary)}</p>
-{_sections_table(plan_summary)}</section>
 <footer>Written by Scorebridge on {datetime.now():%Y-%m-%d %H:%M} from
 {html.escape(edit.source_path.name)}.</footer>
 </main></body></html>

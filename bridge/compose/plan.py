@@ -27,9 +27,11 @@ from bridge.errors import InvalidOptionError
 from bridge.style.presets import cadence_kind
 from bridge.types import AffectCurve, Cut, Edit, Style
 
-# Every note ends at least this long before the end of the timeline, so the instruments'
-# release tails die away inside the last frame(s); the renderer fades the final frame.
-RELEASE_ALLOWANCE_S = 0.5
+# The final chord is held until this long before the end (about three frames at 25 fps):
+# its release tail is then still sounding in the last frames, and the renderer's fade over
+# the final frame closes it, so the music ends on the last frame rather than dying away
+# early (a 0.5 s allowance left quiet endings silent -55 dB before the last frame).
+RELEASE_ALLOWANCE_S = 0.12
 
 # Motif rhythms, in beats, each filling one 4/4 bar.
 _MOTIF_RHYTHMS = (

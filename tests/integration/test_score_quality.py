@@ -121,6 +121,8 @@ def test_music_intensity_follows_the_arc(tmp_path_factory, tmp_path):
           f"flattened affect r={flat.arousal_pearson:.2f}")
     assert ours.arousal_pearson >= 0.6
     assert flat.arousal_pearson < ours.arousal_pearson
+    # A calm, quiet ending still ends on the last frame, not before it.
+    assert ours.ends_in_last_frame == 1.0
 
 
 @pytest.mark.parametrize(
