@@ -35,7 +35,6 @@ import os
 import platform
 import resource
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -323,7 +322,7 @@ def markdown(report: dict) -> str:
         "per wall second. Wall (CPU) seconds.",
         "",
         "| timeline | shots / cuts (edit+detected) | analysis | composition | rendering "
-        "| export | total | peak RSS |",
+        "| export | total | peak RSS (after imports / analysis) |",
         "|---|---|---|---|---|---|---|---|",
     ]
     for s in sizes:
@@ -335,7 +334,9 @@ def markdown(report: dict) -> str:
         lines.append(
             f"| {s['minutes']:g} min | {s['shots']} / {s['cuts_edit']}+{s['cuts_detected']} "
             f"| {cell('analysis')} | {cell('composition')} | {cell('rendering')} "
-            f"| {cell('export')} | {cell('total')} | {s['process']['peak_rss_mb']:.0f} MB |")
+            f"| {cell('export')} | {cell('total')} | {s['process']['peak_rss_mb']:.0f} MB "
+            f"({s['peak_rss_after_imports_mb']:.0f} / "
+            f"{st['analysis']['peak_rss_mb_at_end']:.0f}) |")
     lines += ["", "| timeline | analysis: timeline / cuts / affect / style (wall s) "
               "| media calls share of analysis (wall, CPU) | ffmpeg full decode of the media "
               "shown (wall, CPU s) | analysis CPU / ffmpeg CPU | per minute: analysis, "
@@ -450,7 +451,6 @@ def main(argv: list[str] | None = None) -> int:
         "scaling": scaling(sizes),
         "decode_per_source": decode,
         "rpc": rpc,
-        "median_of": statistics.median([len(v) for v in runs.values()]),
     }
     report["bench_wall_s"] = round(time.perf_counter() - t_bench, 1)
     md = markdown(report)

@@ -148,8 +148,15 @@ def cmd_score(args: argparse.Namespace) -> int:
     with progress_bars(not args.quiet) as progress:
         result = score_timeline(args.timeline, args.out, options, progress=progress)
     summary = result.plan_summary
-    print(f"style {result.analysis.style.name}; {summary.get('key', '')} "
-          f"{summary.get('tempo_bpm', '')}")
+    line = f"style {result.analysis.style.name}"
+    if "key" in summary:
+        line += f", key of {summary['key']}"
+    tempo = summary.get("tempo_bpm")
+    if tempo:
+        line += f", {tempo['min']:.0f}–{tempo['max']:.0f} BPM"
+    if "anchored_cuts" in summary:
+        line += f", {summary['anchored_cuts']} cuts on beats ({summary['skipped_cuts']} not forced)"
+    print(line)
     for name, value in result.metrics.items():
         print(f"  {name}: {value:.3f}")
     written = [result.wav_path, result.midi_path, result.otio_path, result.affect_png]

@@ -78,8 +78,11 @@ def make_demo_timeline(folder: str | Path) -> Path:
         ShotSpec(media["dawn.mp4"], seconds=14.0, media_start_s=1.0, name="Dawn"),
     ]
     dialogue = [ShotSpec(media["voice.wav"], seconds=9.0, name="Dialogue", gap_before_frames=48)]
-    ending_start = sum(s.seconds for s in shots[:-1])
-    markers = [TimelineMarker("mood: hopeful", "the ending should lift", ending_start, 14.0)]
+    # Shot lengths are whole frames in the timeline; place the marker on those frames.
+    frames = [round(Fraction(s.seconds) * DEMO_RATE) for s in shots]
+    ending_start_s = float(sum(frames[:-1]) / DEMO_RATE)
+    ending_s = float(frames[-1] / DEMO_RATE)
+    markers = [TimelineMarker("mood: hopeful", "the ending should lift", ending_start_s, ending_s)]
     return write_timeline(
         folder / "demo.otio",
         name="Scorebridge demo",

@@ -181,8 +181,9 @@ def _clip(spec: ShotSpec, *, rate: Fraction, number: int) -> otio.schema.Clip:
     else:
         media = Path(spec.media)
         name = spec.name or media.stem
-        # Relative paths stay relative: the reader resolves them against the timeline's folder.
-        url = media.as_uri() if media.is_absolute() else media.as_posix()
+        # Absolute file URLs, as editing applications export them: a caller's path is
+        # relative to its working folder, which the timeline's reader cannot know.
+        url = media.resolve().as_uri()
         ref = otio.schema.ExternalReference(target_url=url, available_range=available)
     clip = otio.schema.Clip(
         name=name,

@@ -330,3 +330,15 @@ def test_bad_input(tmp_path, media):
         read_edit(empty)
     with pytest.raises(UnreadableTimelineError, match="wire"):
         read_edit_from_otio_json("[1, 2", name="wire")
+
+
+def test_builder_media_paths_relative_to_the_working_folder(tmp_path, monkeypatch):
+    # `make demo` passes paths like demo_out/media/a.mp4 and writes demo_out/demo.otio.
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "out" / "media").mkdir(parents=True)
+    (tmp_path / "out" / "media" / "a.mp4").write_bytes(b"placeholder")
+    path = write_timeline(Path("out") / "t.otio", name="t", rate=Fraction(25),
+                          shots=[ShotSpec(Path("out") / "media" / "a.mp4", frames=25)])
+    edit = read_edit(path)
+    assert not edit.shots[0].media_missing, edit.warnings
+    assert edit.shots[0].media_path == tmp_path / "out" / "media" / "a.mp4"
