@@ -25,11 +25,17 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 PLUGIN_DIR = REPO_ROOT / "plugins_resolve"
 LIB_FOLDER = ".scorebridge"
 
-# repository file -> the name Resolve shows in Workspace > Scripts
+ENTRY_TEMPLATE = PLUGIN_DIR / "entry_script.py.in"
+
+# the name Resolve shows in Workspace > Scripts -> (action for scorebridge_resolve.main, summary)
 ENTRY_SCRIPTS = {
-    "score_timeline.py": "Score timeline.py",
-    "rescore_timeline.py": "Re-score timeline.py",
-    "export_affect_markers.py": "Export affect markers.py",
+    "Score timeline.py": (
+        "score",
+        'export the cut, score it, then import the soundtrack on a "Score" track and the '
+        "affect curve as markers.",
+    ),
+    "Re-score timeline.py": ("rescore", "score again, keeping the last run's style and seed."),
+    "Export affect markers.py": ("markers", "the affect curve as markers only, no music."),
 }
 
 
@@ -73,8 +79,12 @@ def install_resolve(dest: Path | None = None) -> list[Path]:
     lib = dest / LIB_FOLDER
     lib.mkdir(parents=True, exist_ok=True)
     written = []
-    for source, name in ENTRY_SCRIPTS.items():
-        written.append(Path(shutil.copyfile(PLUGIN_DIR / source, dest / name)))
+    # The entry scripts differ only in their action, so they are written from one template.
+    template = ENTRY_TEMPLATE.read_text(encoding="utf-8")
+    for name, (action, summary) in ENTRY_SCRIPTS.items():
+        script = template.format(title=name.removesuffix(".py"), summary=summary, action=action)
+        (dest / name).write_text(script, encoding="utf-8")
+        written.append(dest / name)
     for source, name in _library_sources().items():
         if not source.is_file():
             raise FileNotFoundError(f"missing {source}: is this a complete checkout?")

@@ -29,6 +29,12 @@ def test_install_writes_menu_entries_and_a_hidden_library(tmp_path):
     visible = sorted(p.name for p in (tmp_path / "Edit").iterdir() if not p.name.startswith("."))
     assert visible == ["Export affect markers.py", "Re-score timeline.py", "Score timeline.py"]
     assert install_resolve(tmp_path / "Edit") == written  # re-running overwrites in place
+    # each menu entry is a valid script that runs its own action
+    for name, action in [("Score timeline.py", "score"), ("Re-score timeline.py", "rescore"),
+                         ("Export affect markers.py", "markers")]:
+        source = (tmp_path / "Edit" / name).read_text()
+        compile(source, name, "exec")
+        assert f'scorebridge_resolve.main("{action}",' in source
 
 
 def test_installed_library_imports_without_site_packages(tmp_path):
