@@ -26,19 +26,7 @@ from bridge.timeline import formats
 from bridge.types import AffectMarker
 
 SCORE_TRACK_NAME = "Score"
-MARKER_COLOURS = (
-    "PINK",
-    "RED",
-    "ORANGE",
-    "YELLOW",
-    "GREEN",
-    "CYAN",
-    "BLUE",
-    "PURPLE",
-    "MAGENTA",
-    "BLACK",
-    "WHITE",
-)
+MARKER_COLOURS = formats.MARKER_COLOURS
 
 
 def write_scored_timeline(

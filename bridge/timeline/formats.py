@@ -384,22 +384,12 @@ def _attach_markers_as_locators(
                 break
 
 
-_EDL_COLOURS = {
-    getattr(otio.schema.MarkerColor, name)
-    for name in (
-        "PINK",
-        "RED",
-        "ORANGE",
-        "YELLOW",
-        "GREEN",
-        "CYAN",
-        "BLUE",
-        "PURPLE",
-        "MAGENTA",
-        "BLACK",
-        "WHITE",
-    )
-}
+# OTIO's marker colours (otio.schema.MarkerColor), the ones every adapter understands.
+MARKER_COLOURS = (
+    "PINK", "RED", "ORANGE", "YELLOW", "GREEN", "CYAN", "BLUE", "PURPLE", "MAGENTA", "BLACK",
+    "WHITE",
+)
+_EDL_COLOURS = {getattr(otio.schema.MarkerColor, name) for name in MARKER_COLOURS}
 
 
 # ---------------------------------------------------------------- EDL text the adapter misreads

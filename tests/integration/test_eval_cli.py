@@ -11,16 +11,15 @@ import json
 import subprocess
 import sys
 from fractions import Fraction
-from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
 import pytest
 import soundfile
+from fixture_timelines import shots_timeline
 
 from bridge import ScoreOptions, score_timeline
-from bridge.media.synth import SceneSpec, encode_scenes
-from bridge.timeline.build import ShotSpec, write_timeline
+from bridge.media.synth import SceneSpec
 
 pytestmark = pytest.mark.timeout(600)
 
@@ -40,14 +39,7 @@ def arc_scene(i: int, duration_s: float) -> SceneSpec:
 
 
 def build_arc_timeline(folder: Path, *, name: str = "arc") -> Path:
-    """One small encoded file per shot (160x96), cut together at 25 fps."""
-    shots = []
-    for i, (start, end) in enumerate(pairwise(ARC_BOUNDS_S)):
-        media = folder / f"shot{i:02d}.mp4"
-        encode_scenes(media, [arc_scene(i, end - start)], width=160, height=96, rate=RATE)
-        frames = round(end * RATE) - round(start * RATE)
-        shots.append(ShotSpec(media, frames=frames, name=f"Shot {i + 1}"))
-    return write_timeline(folder / f"{name}.otio", name=name, rate=RATE, shots=shots)
+    return shots_timeline(folder, ARC_BOUNDS_S, arc_scene, rate=RATE, name=name)
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess:

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import hashlib
 from fractions import Fraction
-from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
 import pytest
 import soundfile
+from fixture_timelines import shots_timeline
 
 from bridge import ScoreOptions, analyze_timeline, score_timeline
 from bridge.baselines import render_baseline
@@ -32,17 +32,6 @@ PALETTE = [(220, 60, 40), (40, 90, 200), (230, 170, 40), (30, 150, 90), (160, 40
 RATE = Fraction(25)
 
 
-def _shots_timeline(folder: Path, bounds_s, scene_for, *, rate=RATE, name="fixture") -> Path:
-    """One encoded file per shot length, cut together into a timeline at `rate`."""
-    shots = []
-    for i, (start, end) in enumerate(pairwise(bounds_s)):
-        media = folder / f"shot{i:02d}.mp4"
-        encode_scenes(media, [scene_for(i, end - start)], width=160, height=96, rate=rate)
-        frames = round(end * rate) - round(start * rate)
-        shots.append(ShotSpec(media, frames=frames, name=f"Shot {i + 1}"))
-    return write_timeline(folder / f"{name}.otio", name=name, rate=rate, shots=shots)
-
-
 def _agitated(i: int, duration_s: float) -> SceneSpec:
     return SceneSpec(duration_s, background=PALETTE[i % len(PALETTE)], shapes=4,
                      speed_px_s=140, audio="noise", level_dbfs=-16)
@@ -51,7 +40,7 @@ def _agitated(i: int, duration_s: float) -> SceneSpec:
 @pytest.fixture(scope="module")
 def cut_timeline(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("cuts")
-    return _shots_timeline(folder, [0.0, *CUTS_S, END_S], _agitated)
+    return shots_timeline(folder, [0.0, *CUTS_S, END_S], _agitated)
 
 
 @pytest.fixture(scope="module")
@@ -109,7 +98,7 @@ def test_music_intensity_follows_the_arc(tmp_path_factory, tmp_path):
                          audio="noise", level_dbfs=-8)
 
     bounds = [0, 6, 12, 18, 20.5, 23, 25.5, 28, 30.5, 36.5, 42.5, 48.5]
-    timeline = _shots_timeline(folder, bounds, arc, name="arc")
+    timeline = shots_timeline(folder, bounds, arc, name="arc")
     result = score_timeline(timeline, tmp_path / "out", ScoreOptions(style="cinematic-orchestral"))
     analysis = result.analysis
     arousal = analysis.affect.arousal
