@@ -103,6 +103,8 @@ def throughput(address: str, timeline: Path, *, clients: int, calls_each: int) -
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=200, help="calls per latency series")
+    parser.add_argument("--out", type=Path, default=RESULTS,
+                        help="where to write the JSON (bench.run keeps its short runs apart)")
     args = parser.parse_args()
     n = args.calls
 
@@ -163,10 +165,10 @@ def main() -> int:
             "bridge_workers": 1,
         },
     }
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    tmp_out = RESULTS.with_suffix(".tmp")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    tmp_out = args.out.with_suffix(".tmp")
     tmp_out.write_text(json.dumps(res, indent=2) + "\n")
-    os.replace(tmp_out, RESULTS)
+    os.replace(tmp_out, args.out)
     for key in ("in_process", "grpc", "http_sse", "grpc_unary_getjob"):
         s = res[key]
         print(f"{key:<18} p50 {s['p50_ms']:8.2f} ms   p99 {s['p99_ms']:8.2f} ms")
@@ -175,7 +177,7 @@ def main() -> int:
     t = res["throughput"]
     print(f"throughput, 4 gRPC clients: {t['grpc_4_clients_per_s']:.2f}/s = "
           f"{t['ratio_to_in_process']:.3f}x in-process ({t['in_process_per_s']:.2f}/s)")
-    print(f"wrote {RESULTS}")
+    print(f"wrote {args.out}")
     return 0
 
 

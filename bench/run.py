@@ -43,7 +43,6 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
-ANALYSIS_STAGES = ("timeline", "cuts", "affect", "style")
 
 
 def cpu_s() -> float:
@@ -93,24 +92,29 @@ class _Timed:
             self.calls += 1
 
 
+MEDIA_CALLS = ("sample_frames", "frames_between", "decode_audio")
+
+
+def _wrap_media_calls() -> dict[str, _Timed]:
+    """Time every media call, wherever a bridge module holds a reference to it."""
+    from bridge import media
+
+    timers = {name: _Timed(getattr(media, name)) for name in MEDIA_CALLS
+              if hasattr(media, name)}
+    for mod in [m for n, m in sys.modules.items() if n == "bridge" or n.startswith("bridge.")]:
+        for name, timer in timers.items():
+            if getattr(mod, name, None) is timer.fn:  # `from bridge.media import x`, or media
+                setattr(mod, name, timer)
+    return timers
+
+
 def child(timeline: Path) -> dict:
     """Score one timeline in this (fresh) process; return the measurements."""
-    import bridge.cuts
-    from bridge import media
     from bridge.pipeline import score_timeline
 
     rss_after_imports = rss_mb()
     maxrss_after_imports = maxrss_mb()
-    timers = {
-        "cuts.sample_frames": _Timed(bridge.cuts.sample_frames),
-        "cuts.frames_between": _Timed(bridge.cuts.frames_between),
-        "affect.sample_frames": _Timed(media.sample_frames),
-        "decode_audio": _Timed(media.decode_audio),
-    }
-    bridge.cuts.sample_frames = timers["cuts.sample_frames"]
-    bridge.cuts.frames_between = timers["cuts.frames_between"]
-    media.sample_frames = timers["affect.sample_frames"]  # observe looks these up per call
-    media.decode_audio = timers["decode_audio"]
+    timers = _wrap_media_calls()
 
     events: list[tuple[str, float, float, float, float | None]] = []
     w0 = time.perf_counter()
@@ -145,17 +149,20 @@ def child(timeline: Path) -> dict:
         raise RuntimeError(f"no {stage!r} progress event")
 
     start = (0.0, 0.0, maxrss_after_imports)
-    bounds = {
-        "timeline": (start, first("cuts")),
-        "cuts": (first("cuts"), first("affect")),
-        "affect": (first("affect"), first("style")),
-        "style": (first("style"), first("compose")),
+    # analysis sub-stages (timeline, cuts, affect, style, or whatever the pipeline emits),
+    # in order of their first event: each runs until the next one's first event
+    order = list(dict.fromkeys(s for s, *_ in events))
+    sub = order[: order.index("compose")]
+    sub_bounds = [start] + [first(s) for s in sub[1:]] + [first("compose")]
+    bounds = {f"analysis.{name}": (sub_bounds[i], sub_bounds[i + 1])
+              for i, name in enumerate(sub)}
+    bounds.update({
         "analysis": (start, first("compose")),
         "composition": (first("compose"), last("compose")),
         "rendering": (last("compose"), first("export")),
         "export": (first("export"), (end_wall, end_cpu, end_maxrss)),
         "total": (start, (end_wall, end_cpu, end_maxrss)),
-    }
+    })
     stages = {
         name: {"wall_s": round(b[0] - a[0], 3), "cpu_s": round(b[1] - a[1], 3),
                "peak_rss_mb_at_end": round(b[2], 1)}
@@ -242,9 +249,10 @@ def rpc_overhead(calls: int) -> dict | None:
     if calls <= 0:
         return None
     w0 = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "bench.bench_rpc", "--calls", str(calls)],
-                   check=True, cwd=HERE.parent, stdout=subprocess.DEVNULL)
-    res = json.loads((RESULTS / "rpc.json").read_text())
+    out = HERE / ".cache" / "rpc_from_bench_run.json"  # leaves bench_rpc's own rpc.json alone
+    subprocess.run([sys.executable, "-m", "bench.bench_rpc", "--calls", str(calls),
+                    "--out", str(out)], check=True, cwd=HERE.parent, stdout=subprocess.DEVNULL)
+    res = json.loads(out.read_text())
     return {"calls": calls, "bench_wall_s": round(time.perf_counter() - w0, 1),
             "timeline": res["timeline"],
             "in_process_p50_ms": res["in_process"]["p50_ms"],
@@ -337,15 +345,16 @@ def markdown(report: dict) -> str:
             f"| {cell('export')} | {cell('total')} | {s['process']['peak_rss_mb']:.0f} MB "
             f"({s['peak_rss_after_imports_mb']:.0f} / "
             f"{st['analysis']['peak_rss_mb_at_end']:.0f}) |")
-    lines += ["", "| timeline | analysis: timeline / cuts / affect / style (wall s) "
+    lines += ["", "| timeline | analysis stages (wall s) "
               "| media calls share of analysis (wall, CPU) | ffmpeg full decode of the media "
               "shown (wall, CPU s) | analysis CPU / ffmpeg CPU | per minute: analysis, "
               "compose, render, total CPU s |", "|---|---|---|---|---|---|"]
     for s in sizes:
         st, d, pm = s["stages"], s["decode"], s["per_minute"]
         lines.append(
-            f"| {s['minutes']:g} min | " + " / ".join(f"{st[k]['wall_s']:.1f}"
-                                                   for k in ANALYSIS_STAGES)
+            f"| {s['minutes']:g} min | " + ", ".join(
+                f"{k.removeprefix('analysis.')} {v['wall_s']:.1f}" for k, v in st.items()
+                if k.startswith("analysis."))
             + f" | {100 * d['media_calls_share_of_analysis_wall']:.0f} %, "
             f"{100 * d['media_calls_share_of_analysis_cpu']:.0f} % "
             f"| {d['ffmpeg_full_decode_wall_s']:.1f}, {d['ffmpeg_full_decode_cpu_s']:.1f} "

@@ -10,55 +10,16 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from bridge.errors import BridgeError, MissingMediaError
-from bridge.media import frames_between, sample_frames
+from bridge.media import frames_between
+from bridge.picture import ShotPicture, hsv_histogram, observe_picture
 from bridge.progress import NEVER_CANCELLED, CancelToken, ProgressFn, no_progress
 from bridge.types import Clip, Cut, Edit
 
 DEFAULT_THRESHOLD = 0.35  # histogram distance (0..1) between samples that counts as a cut
 ANALYSIS_WIDTH = 96  # px; colour histograms need little resolution
-_HUE_BINS, _SAT_BINS, _VAL_BINS, _GREY_BINS = 18, 2, 3, 4
-_GREY_SAT = 0.15  # below this saturation hue is noise: such pixels are binned by value only
 
 
 # ---------------------------------------------------------------- numeric helpers
-
-
-def hsv_histogram(rgb: np.ndarray) -> np.ndarray:
-    """Normalised colour histogram of an (H, W, 3) uint8 RGB image, in HSV bins.
-
-    Saturated pixels fall into hue x saturation x value bins; near-grey pixels into a
-    few value-only bins, so that greys do not scatter across random hues. Hue is binned
-    softly (each pixel split between its two nearest bin centres, circularly): with hard
-    bins two clearly different hues, red and orange say, can share a bin and look equal.
-    """
-    x = rgb.reshape(-1, 3).astype(np.float32) / 255.0
-    mx = x.max(axis=1)
-    mn = x.min(axis=1)
-    chroma = mx - mn
-    sat = np.where(mx > 0, chroma / np.maximum(mx, 1e-6), 0.0)
-    r, g, b = x[:, 0], x[:, 1], x[:, 2]
-    safe = np.maximum(chroma, 1e-6)
-    hue = np.where(
-        mx == r, ((g - b) / safe) % 6, np.where(mx == g, (b - r) / safe + 2, (r - g) / safe + 4)
-    ) / 6.0  # 0..1
-    hue_pos = hue * _HUE_BINS
-    h_lo = np.floor(hue_pos).astype(int) % _HUE_BINS
-    h_hi = (h_lo + 1) % _HUE_BINS
-    w_hi = hue_pos - np.floor(hue_pos)
-    s_bin = np.minimum(((sat - _GREY_SAT) / (1 - _GREY_SAT) * _SAT_BINS).astype(int), _SAT_BINS - 1)
-    v_bin = np.minimum((mx * _VAL_BINS).astype(int), _VAL_BINS - 1)
-    grey_idx = _HUE_BINS * _SAT_BINS * _VAL_BINS + np.minimum(
-        (mx * _GREY_BINS).astype(int), _GREY_BINS - 1
-    )
-    grey = sat < _GREY_SAT
-    idx_lo = np.where(grey, grey_idx, (h_lo * _SAT_BINS + s_bin) * _VAL_BINS + v_bin)
-    idx_hi = np.where(grey, grey_idx, (h_hi * _SAT_BINS + s_bin) * _VAL_BINS + v_bin)
-    w_hi = np.where(grey, 0.0, w_hi)
-    n_bins = _HUE_BINS * _SAT_BINS * _VAL_BINS + _GREY_BINS
-    hist = np.bincount(idx_lo, weights=1.0 - w_hi, minlength=n_bins)
-    hist += np.bincount(idx_hi, weights=w_hi, minlength=n_bins)
-    return hist / max(hist.sum(), 1.0)
 
 
 def histogram_distance(a: np.ndarray, b: np.ndarray) -> float:
@@ -115,12 +76,6 @@ def edit_cuts(edit: Edit) -> list[Cut]:
 # ---------------------------------------------------------------- detection in a shot
 
 
-def _media_range(shot: Clip) -> tuple[float, float]:
-    a = shot.media_time(shot.record_start_s)
-    b = shot.media_time(shot.record_end_s)
-    return (max(0.0, min(a, b)), max(a, b))
-
-
 def _to_record_frame_s(shot: Clip, media_s: float, rate: float) -> float:
     """Record time of the first timeline frame that shows media time ``media_s``."""
     record_s = shot.record_start_s + (media_s - shot.media_start_s) / shot.speed
@@ -147,30 +102,25 @@ def _localise(shot: Clip, t0: float, t1: float, frame_s: float) -> float | None:
 
 
 def detect_in_shot(
-    shot: Clip,
+    picture: ShotPicture,
     *,
     rate: float,
     threshold: float,
-    rate_hz: float,
     cancel: CancelToken,
 ) -> list[Cut]:
     """Scene changes inside one shot's media, as record-time cuts."""
-    assert shot.media_path is not None
-    lo, hi = _media_range(shot)
-    samples = sample_frames(
-        shot.media_path, lo, hi, rate_hz=rate_hz, width=ANALYSIS_WIDTH,
-        with_successor=False, cancel=cancel,
-    )
-    if len(samples) < 2:
+    shot = picture.shot
+    hists = list(picture.histograms)
+    times = picture.media_times_s
+    if len(hists) < 2:
         return []
-    hists = [hsv_histogram(s.rgb) for s in samples]
     dist = successive_distances(hists)
     skip = np.array([histogram_distance(hists[i], hists[i + 2]) for i in range(len(hists) - 2)])
     frame_s = 1.0 / rate
     cuts = []
     for i in change_indices(dist, skip_dist=skip, threshold=threshold):
         cancel.raise_if_cancelled()
-        media_s = _localise(shot, samples[i].time_s, samples[i + 1].time_s, frame_s)
+        media_s = _localise(shot, times[i], times[i + 1], frame_s)
         if media_s is None:
             continue
         t = _to_record_frame_s(shot, media_s, rate)
@@ -186,6 +136,7 @@ def find_cuts(
     min_shot_s: float = 1.0,
     threshold: float = DEFAULT_THRESHOLD,
     rate_hz: float = 2.0,
+    picture: Sequence[ShotPicture] | None = None,
     progress: ProgressFn = no_progress,
     cancel: CancelToken = NEVER_CANCELLED,
 ) -> tuple[Cut, ...]:
@@ -197,29 +148,19 @@ def find_cuts(
     closer than ``min_shot_s`` to another cut is dropped, and a flash is never a cut.
     """
     cuts = edit_cuts(edit)
-    todo = [
-        s for s in edit.shots
-        if detect_inside and s.media_path is not None and not s.media_missing
-        and s.duration_s > 2 * min_shot_s and s.speed != 0
-    ]
-    total_s = sum(s.duration_s for s in todo) or 1.0
-    done_s = 0.0
-    progress("cuts", 0.0, f"{len(cuts)} edit points")
     found: list[Cut] = []
-    for shot in todo:
-        cancel.raise_if_cancelled()
-        try:
-            found += detect_in_shot(
-                shot, rate=float(edit.rate), threshold=threshold, rate_hz=rate_hz, cancel=cancel
-            )
-        except MissingMediaError:
-            pass  # offline media: the edit points still stand
-        except BridgeError as err:
-            if err.clip is None:
-                err.clip = shot.name
-            raise
-        done_s += shot.duration_s
-        progress("cuts", done_s / total_s, f"analysed {shot.name}")
+    if detect_inside:
+        if picture is None:  # called on its own: run the picture pass here
+            picture = observe_picture(edit, rate_hz=rate_hz, progress=progress, cancel=cancel)
+        # Shots whose media could not be read keep their edit points; the pass reports them.
+        todo = [p for p in picture if len(p) >= 2 and p.shot.speed != 0
+                and p.shot.duration_s > 2 * min_shot_s]
+        progress("cuts", 0.0, f"{len(cuts)} edit points")
+        for k, shot_picture in enumerate(todo):
+            cancel.raise_if_cancelled()
+            found += detect_in_shot(shot_picture, rate=float(edit.rate), threshold=threshold,
+                                    cancel=cancel)
+            progress("cuts", (k + 1) / len(todo), f"analysed {shot_picture.shot.name}")
     for cut in sorted(found, key=lambda c: -c.strength):
         if all(abs(cut.time_s - c.time_s) >= min_shot_s for c in cuts):
             cuts.append(cut)

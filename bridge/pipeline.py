@@ -16,6 +16,7 @@ from bridge.config import ScoreOptions
 from bridge.cuts import find_cuts
 from bridge.music import MusicRequest, music_backends
 from bridge.outputs import staged_outputs
+from bridge.picture import observe_picture, problems
 from bridge.progress import NEVER_CANCELLED, CancelToken, ProgressFn, no_progress
 from bridge.registry import Availability
 from bridge.style import choose_style
@@ -43,13 +44,20 @@ def analyze_timeline(
     progress("timeline", 1.0, f"{len(edit.shots)} shots, {edit.duration_s:.1f} s")
     cancel.raise_if_cancelled()
 
-    cuts = find_cuts(edit, detect_inside=options.detect_cuts, progress=progress, cancel=cancel)
+    # Decoding is the cost of analysis: one pass feeds both cut detection and affect.
+    picture = observe_picture(
+        edit, rate_hz=options.analysis_rate_hz, progress=progress, cancel=cancel
+    )
+    cuts = find_cuts(
+        edit, detect_inside=options.detect_cuts, picture=picture, progress=progress, cancel=cancel
+    )
     curve, hint_warnings = estimate_affect(
         edit,
         cuts,
         backend=options.affect_backend,
         hop_s=options.affect_hop_s,
         rate_hz=options.analysis_rate_hz,
+        picture=picture,
         progress=progress,
         cancel=cancel,
     )
@@ -63,7 +71,8 @@ def analyze_timeline(
         affect=curve,
         style=style,
         markers=markers,
-        warnings=tuple(edit.warnings) + tuple(hint_warnings),
+        # the reader has already warned about missing media; add undecodable ones
+        warnings=(*edit.warnings, *problems(picture, include_missing=False), *hint_warnings),
     )
 
 

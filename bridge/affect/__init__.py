@@ -9,6 +9,7 @@ is always there, a VLM estimator registers beside it.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Protocol
 
 from bridge.affect.heuristic import HeuristicEstimator
@@ -22,6 +23,7 @@ from bridge.affect.outputs import (
     write_affect_json,
 )
 from bridge.errors import InvalidOptionError
+from bridge.picture import ShotPicture
 from bridge.progress import NEVER_CANCELLED, CancelToken, ProgressFn, no_progress
 from bridge.registry import Registry
 from bridge.types import AffectCurve, Cut, Edit
@@ -48,8 +50,12 @@ class AffectEstimator(Protocol):
     name: str
 
     def estimate(self, edit: Edit, cuts: tuple[Cut, ...], *, hop_s: float = 1.0,
-                 rate_hz: float = 2.0, progress: ProgressFn = no_progress,
-                 cancel: CancelToken = NEVER_CANCELLED) -> AffectCurve: ...
+                 rate_hz: float = 2.0, picture: Sequence[ShotPicture] | None = None,
+                 progress: ProgressFn = no_progress,
+                 cancel: CancelToken = NEVER_CANCELLED) -> AffectCurve:
+        """``picture`` is the shared decode pass's measurements; an estimator that reads
+        frames its own way (a VLM) may ignore it."""
+        ...
 
 
 estimators: Registry[AffectEstimator] = Registry("affect estimator")
@@ -58,6 +64,7 @@ estimators.register("heuristic")(HeuristicEstimator)
 
 def estimate_affect(edit: Edit, cuts: tuple[Cut, ...], *, backend: str = "heuristic",
                     hop_s: float = 1.0, rate_hz: float = 2.0,
+                    picture: Sequence[ShotPicture] | None = None,
                     progress: ProgressFn = no_progress,
                     cancel: CancelToken = NEVER_CANCELLED) -> tuple[AffectCurve, list[str]]:
     """Run the named estimator, then apply the editors' hints from ``edit.markers``."""
@@ -67,8 +74,8 @@ def estimate_affect(edit: Edit, cuts: tuple[Cut, ...], *, backend: str = "heuris
         raise InvalidOptionError(f"rate_hz {rate_hz} is outside (0, 30]",
                                  field="analysis_rate_hz")
     estimator = estimators.create(backend)
-    curve = estimator.estimate(edit, cuts, hop_s=hop_s, rate_hz=rate_hz, progress=progress,
-                               cancel=cancel)
+    curve = estimator.estimate(edit, cuts, hop_s=hop_s, rate_hz=rate_hz, picture=picture,
+                               progress=progress, cancel=cancel)
     warnings = [f"affect: no picture for clip {s.name!r} (media missing); its affect is "
                 "interpolated from its neighbours" for s in edit.shots if not readable(s)]
     curve, hint_warnings = apply_hints(curve, edit.markers, duration_s=edit.duration_s)

@@ -1,13 +1,10 @@
-"""Per-frame and per-hop picture, sound and rhythm features: pure numpy, no I/O.
+"""Per-hop picture, sound and rhythm features: pure numpy, no I/O.
 
-Frame features take one RGB frame ``(H, W, 3) uint8``; hop features take values already
-placed in record time and return one value per hop of ``hop_s`` seconds (hop ``i`` covers
-``[i*hop_s, (i+1)*hop_s)``). Where nothing was observed the answer is NaN (unknown), never 0.
-
-Units: brightness, saturation and darkness share are fractions 0..1; warmth is a
-red-versus-blue balance -1..1; colourfulness is Hasler & Süsstrunk's M on the 0..255 scale
-(about 0 grey, 33 moderately, 59 quite, 109 extremely colourful); motion is the mean
-absolute luma change per 1/25 s, as a fraction of full scale; loudness is RMS dBFS.
+The per-frame measures (brightness, saturation, colourfulness, warmth, darkness, motion)
+live in ``bridge.picture`` with the decode pass that takes them. Hop features take values
+already placed in record time and return one value per hop of ``hop_s`` seconds (hop ``i``
+covers ``[i*hop_s, (i+1)*hop_s)``). Where nothing was observed the answer is NaN (unknown),
+never 0. Loudness is RMS dBFS.
 """
 
 from __future__ import annotations
@@ -16,72 +13,7 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
-DARK_LUMA = 0.15  # luma below this (fraction of full scale) counts as a dark pixel
-MOTION_REF_DT_S = 1 / 25  # motion is expressed per this frame interval
 SILENCE_DB = -100.0  # floor for the loudness of digital silence
-
-
-def luma(rgb: np.ndarray) -> np.ndarray:
-    """BT.601 luma of an RGB frame as float32 in 0..1."""
-    x = rgb.astype(np.float32) / 255.0
-    return 0.299 * x[..., 0] + 0.587 * x[..., 1] + 0.114 * x[..., 2]
-
-
-def brightness(rgb: np.ndarray) -> float:
-    """Mean luma, 0 (black) .. 1 (white)."""
-    return float(luma(rgb).mean())
-
-
-def dark_share(rgb: np.ndarray, *, threshold: float = DARK_LUMA) -> float:
-    """Fraction of pixels whose luma is below ``threshold`` (low-key lighting)."""
-    return float((luma(rgb) < threshold).mean())
-
-
-def saturation(rgb: np.ndarray) -> float:
-    """Mean HSV saturation (max - min) / max; black pixels count as unsaturated."""
-    x = rgb.astype(np.float32)
-    hi = x.max(axis=-1)
-    lo = x.min(axis=-1)
-    sat = np.divide(hi - lo, hi, out=np.zeros_like(hi), where=hi > 0)
-    return float(sat.mean())
-
-
-def colourfulness(rgb: np.ndarray) -> float:
-    """Hasler & Süsstrunk (2003) colourfulness M on the 0..255 scale."""
-    x = rgb.astype(np.float32)
-    rg = x[..., 0] - x[..., 1]
-    yb = 0.5 * (x[..., 0] + x[..., 1]) - x[..., 2]
-    spread = np.hypot(rg.std(), yb.std())
-    mean = np.hypot(rg.mean(), yb.mean())
-    return float(spread + 0.3 * mean)
-
-
-def warmth(rgb: np.ndarray) -> float:
-    """Warm/cool hue balance -1 (all blue) .. +1 (all red/orange/yellow).
-
-    The red-minus-blue opponent signal divided by the brightest channel, as a ratio of
-    sums over the frame so that dark noisy pixels carry little weight and the answer does
-    not depend on exposure: pure red and pure yellow give 1, pure blue and cyan -1, grey 0.
-    """
-    x = rgb.astype(np.float32)
-    peak = float(x.max(axis=-1).sum())
-    if peak <= 0:
-        return 0.0
-    return float((x[..., 0] - x[..., 2]).sum() / peak)
-
-
-def motion(rgb: np.ndarray, successor: np.ndarray, *, dt_s: float) -> float:
-    """Mean absolute luma change between a frame and the next, per 1/25 s.
-
-    Scaled linearly by ``MOTION_REF_DT_S / dt_s`` (small displacements change the picture
-    in proportion to time) so 24p, 25p and 60p material compare.
-    """
-    if rgb.shape != successor.shape:
-        raise ValueError(f"frame shapes differ: {rgb.shape} vs {successor.shape}")
-    if dt_s <= 0:
-        raise ValueError(f"dt_s must be positive, got {dt_s}")
-    diff = float(np.abs(luma(rgb) - luma(successor)).mean())
-    return diff * MOTION_REF_DT_S / dt_s
 
 
 # ---------------------------------------------------------------- placing values in hops

@@ -27,6 +27,7 @@ confidence elsewhere is the observed share of the hop, times 0.85 where sound is
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,6 +37,7 @@ from scipy.signal.windows import kaiser
 
 from bridge.affect.features import FeatureTable
 from bridge.errors import MissingMediaError
+from bridge.picture import ShotPicture
 from bridge.progress import NEVER_CANCELLED, CancelToken, ProgressFn, no_progress
 from bridge.types import AffectCurve, Cut, Edit
 
@@ -153,13 +155,16 @@ def valence_parts(table: FeatureTable) -> dict[str, np.ndarray]:
 
 
 def curve_from_features(table: FeatureTable, *, timeline: str = "",
-                        source_path: str | Path | None = None) -> AffectCurve:
+                        source_path: str | Path | None = None,
+                        problems: Sequence[str] = ()) -> AffectCurve:
     """Valence/arousal per hop from a feature table; raises if nothing was observed."""
     known = (table.picture > 0) & np.isfinite(table.brightness)
     if not known.any():
+        detail = "; ".join(problems[:3]) + (" ..." if len(problems) > 3 else "")
         raise MissingMediaError(
             f"no picture could be read for any shot of timeline {timeline!r} "
-            "(all media missing or undecodable); relink its media", path=source_path)
+            f"(all media missing or undecodable); relink its media"
+            + (f" ({detail})" if detail else ""), path=source_path)
     arousal_raw = weighted_mean(arousal_parts(table), AROUSAL_WEIGHTS)
     valence_raw = weighted_mean(valence_parts(table), VALENCE_WEIGHTS)
     arousal = smooth(fill_unknown(arousal_raw, known), hop_s=table.hop_s,
@@ -185,10 +190,15 @@ class HeuristicEstimator:
     width: int = 160  # frame width the features are computed at
 
     def estimate(self, edit: Edit, cuts: tuple[Cut, ...], *, hop_s: float = 1.0,
-                 rate_hz: float = 2.0, progress: ProgressFn = no_progress,
+                 rate_hz: float = 2.0, picture: Sequence[ShotPicture] | None = None,
+                 progress: ProgressFn = no_progress,
                  cancel: CancelToken = NEVER_CANCELLED) -> AffectCurve:
         from bridge.affect.observe import observe  # media I/O only when estimating
+        from bridge.picture import observe_picture, problems
 
-        table = observe(edit, cuts, hop_s=hop_s, rate_hz=rate_hz, width=self.width,
-                        progress=progress, cancel=cancel)
-        return curve_from_features(table, timeline=edit.name, source_path=edit.source_path)
+        if picture is None:
+            picture = observe_picture(edit, rate_hz=rate_hz, width=self.width, cancel=cancel)
+        table = observe(edit, cuts, hop_s=hop_s, picture=picture, progress=progress,
+                        cancel=cancel)
+        return curve_from_features(table, timeline=edit.name, source_path=edit.source_path,
+                                   problems=problems(picture))

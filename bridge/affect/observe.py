@@ -1,17 +1,21 @@
-"""Gathering: walk an Edit's shots and audio clips, read media, fill a FeatureTable.
+"""Gathering: the picture pass's measurements and the timeline's own audio -> FeatureTable.
 
-The only affect module that touches media (through ``bridge.media``). Shots whose media are
+The picture comes from ``bridge.picture`` (each shot decoded once, shared with cut
+detection); the audio clips are read here through ``bridge.media``. Shots whose media are
 missing or undecodable are left unknown (NaN) and reported through ``progress``; the
 caller decides whether the rest is enough.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
 from bridge import media
 from bridge.affect import features as ft
 from bridge.errors import MissingMediaError, UndecodableMediaError
+from bridge.picture import ShotPicture, media_range, observe_picture, record_time
 from bridge.progress import NEVER_CANCELLED, CancelToken, ProgressFn, no_progress
 from bridge.types import Clip, Cut, Edit
 
@@ -26,56 +30,47 @@ def readable(clip: Clip) -> bool:
 
 
 def observe(edit: Edit, cuts: tuple[Cut, ...] | list[Cut], *, hop_s: float = 1.0,
-            rate_hz: float = 2.0, width: int = 160, progress: ProgressFn = no_progress,
+            rate_hz: float = 2.0, width: int = 160,
+            picture: Sequence[ShotPicture] | None = None, progress: ProgressFn = no_progress,
             cancel: CancelToken = NEVER_CANCELLED) -> ft.FeatureTable:
-    """Per-hop features of the edit in record time; unknown where media could not be read."""
+    """Per-hop features of the edit in record time; unknown where media could not be read.
+
+    ``picture`` is the shared decode pass (bridge.picture); without it, it is run here.
+    """
+    if picture is None:
+        picture = observe_picture(edit, rate_hz=rate_hz, width=width, cancel=cancel)
     duration_s = edit.duration_s
     n = ft.n_hops_for(duration_s=duration_s, hop_s=hop_s)
-    jobs = len(edit.shots) + len(edit.audio_clips)
-    done = 0
-
-    times: list[float] = []
-    rows: list[tuple[float, ...]] = []  # brightness, saturation, colourfulness, warmth, dark
-    motion_times: list[float] = []
-    motion_values: list[float] = []
-    seen: list[tuple[float, float]] = []
-    for shot in edit.shots:
-        cancel.raise_if_cancelled()
-        progress(STAGE, done / max(jobs, 1), f"picture: {shot.name}")
-        samples = _shot_samples(shot, rate_hz=rate_hz, width=width, progress=progress,
-                                cancel=cancel, fraction=done / max(jobs, 1))
-        for record_s, rgb, motion in samples:
-            times.append(record_s)
-            rows.append((ft.brightness(rgb), ft.saturation(rgb), ft.colourfulness(rgb),
-                         ft.warmth(rgb), ft.dark_share(rgb)))
-            if motion is not None:
-                motion_times.append(record_s)
-                motion_values.append(motion)
-        if samples:
-            seen.append((shot.record_start_s, shot.record_end_s))
-        done += 1
-
-    t = np.asarray(times)
-    cols = np.asarray(rows).reshape(-1, 5).T
-    mt, mv = np.asarray(motion_times), np.asarray(motion_values)
+    progress(STAGE, 0.0, "picture features")
+    for shot_picture in picture:
+        if shot_picture.problem:
+            progress(STAGE, 0.0, f"no picture for clip {shot_picture.shot.name!r}: "
+                                 f"{shot_picture.problem}")
+    readable_shots = [p for p in picture if len(p)]
+    t = np.concatenate([p.record_times_s for p in readable_shots] or [np.zeros(0)])
+    cols = np.concatenate([p.colour for p in readable_shots] or [np.zeros((0, 5))]).T
+    mv = np.concatenate([p.motion for p in readable_shots] or [np.zeros(0)])
+    seen = [(p.shot.record_start_s, p.shot.record_end_s) for p in readable_shots]
 
     def hop(values: np.ndarray, at: np.ndarray = t) -> np.ndarray:
         return ft.per_hop_mean(at, values, hop_s=hop_s, n_hops=n)
 
     brightness = hop(cols[0])
     sampled = np.isfinite(brightness)
-    picture = np.where(sampled, ft.interval_coverage(seen, hop_s=hop_s, n_hops=n), 0.0)
+    picture_share = np.where(sampled, ft.interval_coverage(seen, hop_s=hop_s, n_hops=n), 0.0)
 
+    jobs = 1 + len(edit.audio_clips)
     loudness_db = _loudness(edit, hop_s=hop_s, n_hops=n, progress=progress, cancel=cancel,
-                            done=done, jobs=jobs)
+                            done=1, jobs=jobs)
     cut_s = np.asarray([c.time_s for c in cuts], dtype=np.float64)
+    has_motion = np.isfinite(mv)
     progress(STAGE, 1.0, "features gathered")
     return ft.FeatureTable(
         hop_s=hop_s,
         duration_s=duration_s,
-        picture=picture,
-        motion=hop(mv, mt),
-        motion_spread=ft.per_hop_spread(mt, mv, hop_s=hop_s, n_hops=n),
+        picture=picture_share,
+        motion=hop(mv),
+        motion_spread=ft.per_hop_spread(t[has_motion], mv[has_motion], hop_s=hop_s, n_hops=n),
         brightness=brightness,
         saturation=hop(cols[1]),
         colourfulness=hop(cols[2]),
@@ -86,52 +81,6 @@ def observe(edit: Edit, cuts: tuple[Cut, ...] | list[Cut], *, hop_s: float = 1.0
         since_cut_s=ft.time_since_cut(cut_s, hop_s=hop_s, n_hops=n),
         until_cut_s=ft.time_until_cut(cut_s, hop_s=hop_s, n_hops=n, duration_s=duration_s),
     )
-
-
-
-def _record_time(clip: Clip, media_s: float) -> float:
-    return clip.record_start_s + (media_s - clip.media_start_s) / clip.speed
-
-
-def _media_range(clip: Clip) -> tuple[float, float]:
-    a = clip.media_time(clip.record_start_s)
-    b = clip.media_time(clip.record_end_s)
-    return min(a, b), max(a, b)
-
-
-def _shot_samples(shot: Clip, *, rate_hz: float, width: int, progress: ProgressFn,
-                  cancel: CancelToken, fraction: float
-                  ) -> list[tuple[float, np.ndarray, float | None]]:
-    """(record_s, rgb, motion or None) for each sampled frame of a shot; [] if unreadable."""
-    if not readable(shot):
-        progress(STAGE, fraction, f"no picture for clip {shot.name!r}: media missing")
-        return []
-    freeze = abs(shot.speed) < 1e-6
-    start_s, end_s = _media_range(shot)
-    if freeze:  # a held frame: read one frame, show it across the shot without motion
-        end_s = start_s + 1.0 / rate_hz
-    try:
-        frames = media.sample_frames(shot.media_path, start_s, end_s, rate_hz=rate_hz,
-                                     width=width, with_successor=not freeze, cancel=cancel)
-    except (MissingMediaError, UndecodableMediaError) as err:
-        progress(STAGE, fraction, f"no picture for clip {shot.name!r}: {err}")
-        return []
-    if freeze:
-        if not frames:
-            return []
-        rgb = frames[0].rgb
-        centres = np.arange(shot.record_start_s, shot.record_end_s, 1.0 / rate_hz)
-        return [(float(t), rgb, 0.0) for t in centres]
-    out = []
-    for f in frames:
-        motion = None
-        if f.successor is not None and f.successor_dt_s > 0:
-            # a reversed or sped-up clip shows the change over |speed| times the interval
-            motion = ft.motion(f.rgb, f.successor, dt_s=f.successor_dt_s / abs(shot.speed))
-        record_s = _record_time(shot, f.time_s)
-        if shot.record_start_s - 1e-6 <= record_s < shot.record_end_s + 1e-6:
-            out.append((record_s, f.rgb, motion))
-    return out
 
 
 def _loudness(edit: Edit, *, hop_s: float, n_hops: int, progress: ProgressFn,
@@ -147,7 +96,7 @@ def _loudness(edit: Edit, *, hop_s: float, n_hops: int, progress: ProgressFn,
             progress(STAGE, done / max(jobs, 1), f"no sound for clip {clip.name!r}: "
                      "media missing")
             continue
-        start_s, end_s = _media_range(clip)
+        start_s, end_s = media_range(clip)
         times: list[np.ndarray] = []
         powers: list[np.ndarray] = []
         try:
@@ -164,7 +113,7 @@ def _loudness(edit: Edit, *, hop_s: float, n_hops: int, progress: ProgressFn,
             progress(STAGE, done / max(jobs, 1), f"no sound for clip {clip.name!r}: "
                      "no audio decoded")
             continue
-        record_t = _record_time(clip, np.concatenate(times))
+        record_t = record_time(clip, np.concatenate(times))
         clip_power = ft.per_hop_mean(record_t, np.concatenate(powers), hop_s=hop_s,
                                      n_hops=n_hops)
         span = [(clip.record_start_s, clip.record_end_s)]

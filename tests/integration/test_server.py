@@ -24,7 +24,8 @@ from bridge.timeline.build import ShotSpec, write_timeline
 
 pytestmark = pytest.mark.timeout(300)
 
-STAGES = ["queued", "timeline", "cuts", "affect", "style", "compose", "render", "export"]
+STAGES = ["queued", "timeline", "picture", "cuts", "affect", "style", "compose", "render",
+          "export"]
 # Picture samples per second for the jobs that must still be running when the test acts:
 # at 30 Hz the affect stage of the 15 s timeline takes a couple of seconds here.
 SLOW = ScoreOptions(analysis_rate_hz=30)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from bridge import picture
 from bridge.affect import features as ft
 from bridge.affect.features import FeatureTable
 from bridge.affect.heuristic import blended_scale, curve_from_features, smooth
@@ -19,46 +20,46 @@ RED, BLUE, BLACK, WHITE, GREY = (255, 0, 0), (0, 0, 255), (0, 0, 0), (255, 255, 
 
 
 def test_pure_red_is_fully_warm_and_saturated():
-    assert ft.warmth(solid(RED)) == pytest.approx(1.0)
-    assert ft.saturation(solid(RED)) == pytest.approx(1.0)
-    assert ft.warmth(solid(BLUE)) == pytest.approx(-1.0)
-    assert ft.warmth(solid(GREY)) == pytest.approx(0.0)
-    assert ft.saturation(solid(GREY)) == pytest.approx(0.0)
+    assert picture.warmth(solid(RED)) == pytest.approx(1.0)
+    assert picture.saturation(solid(RED)) == pytest.approx(1.0)
+    assert picture.warmth(solid(BLUE)) == pytest.approx(-1.0)
+    assert picture.warmth(solid(GREY)) == pytest.approx(0.0)
+    assert picture.saturation(solid(GREY)) == pytest.approx(0.0)
     # warmth does not depend on exposure
-    assert ft.warmth(solid((60, 0, 0))) == pytest.approx(1.0)
+    assert picture.warmth(solid((60, 0, 0))) == pytest.approx(1.0)
 
 
 def test_black_frame_is_all_dark_white_is_none():
-    assert ft.dark_share(solid(BLACK)) == 1.0
-    assert ft.brightness(solid(BLACK)) == 0.0
-    assert ft.saturation(solid(BLACK)) == 0.0
-    assert ft.dark_share(solid(WHITE)) == 0.0
-    assert ft.brightness(solid(WHITE)) == pytest.approx(1.0)
+    assert picture.dark_share(solid(BLACK)) == 1.0
+    assert picture.brightness(solid(BLACK)) == 0.0
+    assert picture.saturation(solid(BLACK)) == 0.0
+    assert picture.dark_share(solid(WHITE)) == 0.0
+    assert picture.brightness(solid(WHITE)) == pytest.approx(1.0)
     half = solid(WHITE)
     half[:, :16] = 0
-    assert ft.dark_share(half) == pytest.approx(0.5)
+    assert picture.dark_share(half) == pytest.approx(0.5)
 
 
 def test_colourfulness_known_values():
-    assert ft.colourfulness(solid(GREY)) == pytest.approx(0.0)
+    assert picture.colourfulness(solid(GREY)) == pytest.approx(0.0)
     # pure red: rg = 255, yb = 127.5, no spread -> 0.3 * hypot(255, 127.5)
-    assert ft.colourfulness(solid(RED)) == pytest.approx(0.3 * np.hypot(255, 127.5), rel=1e-5)
+    assert picture.colourfulness(solid(RED)) == pytest.approx(0.3 * np.hypot(255, 127.5), rel=1e-5)
     stripes = solid(RED)
     stripes[:, ::2] = BLUE
-    assert ft.colourfulness(stripes) > ft.colourfulness(solid(RED))
+    assert picture.colourfulness(stripes) > picture.colourfulness(solid(RED))
 
 
 def test_motion_zero_for_identical_frames_and_scales_with_interval():
     a = solid(GREY)
-    assert ft.motion(a, a.copy(), dt_s=0.04) == 0.0
+    assert picture.motion(a, a.copy(), dt_s=0.04) == 0.0
     b = solid(BLACK)
     b[:, :16] = WHITE  # half the frame goes from grey to white
-    at_25 = ft.motion(solid(BLACK), b, dt_s=1 / 25)
+    at_25 = picture.motion(solid(BLACK), b, dt_s=1 / 25)
     assert at_25 == pytest.approx(0.5, rel=1e-5)
     # the same change taking twice as long is half as much motion
-    assert ft.motion(solid(BLACK), b, dt_s=2 / 25) == pytest.approx(0.25, rel=1e-5)
+    assert picture.motion(solid(BLACK), b, dt_s=2 / 25) == pytest.approx(0.25, rel=1e-5)
     with pytest.raises(ValueError):
-        ft.motion(a, solid(GREY, h=10), dt_s=0.04)
+        picture.motion(a, solid(GREY, h=10), dt_s=0.04)
 
 
 def test_per_hop_mean_marks_empty_hops_unknown():

@@ -13,12 +13,12 @@ from bridge.cuts import (
     change_indices,
     find_cuts,
     histogram_distance,
-    hsv_histogram,
     successive_distances,
 )
-from bridge.errors import CancelledError, UndecodableMediaError
+from bridge.errors import CancelledError
 from bridge.media import sample_frames
 from bridge.media.synth import SceneSpec, encode_scenes, write_not_media
+from bridge.picture import hsv_histogram, observe_picture, problems
 from bridge.progress import CancelToken
 from bridge.types import Clip, Cut, Edit, Transition
 
@@ -154,13 +154,18 @@ def test_missing_media_keeps_edit_points(six, tmp_path):
         (5.0, "edit"), (10.0, "edit"), (14.36, "detected")]
 
 
-def test_undecodable_media_names_file_and_clip(tmp_path):
+def test_undecodable_media_is_reported_and_its_edit_points_stand(six, tmp_path):
+    # Like missing media, one broken file must not sink the cut list of a whole film.
+    path, _ = six
     bad = tmp_path / "bad.mp4"
     write_not_media(bad)
-    edit = make_edit([shot("broken shot", 0.0, 5.0, bad, 0.0)], duration_s=5.0)
-    with pytest.raises(UndecodableMediaError) as err:
-        find_cuts(edit)
-    assert "bad.mp4" in str(err.value) and "broken shot" in str(err.value)
+    edit = make_edit([shot("good shot", 0.0, 6.0, path, 0.0),
+                      shot("broken shot", 6.0, 11.0, bad, 0.0)], duration_s=11.0)
+    picture = observe_picture(edit)
+    cuts = find_cuts(edit, picture=picture)
+    assert [(c.time_s, c.kind) for c in cuts if c.kind == "edit"] == [(6.0, "edit")]
+    (line,) = problems(picture)
+    assert "broken shot" in line and "bad.mp4" in line
 
 
 def test_progress_and_cancel(six):
@@ -169,10 +174,11 @@ def test_progress_and_cancel(six):
                      duration_s=24.0)
     calls = []
     find_cuts(edit, progress=lambda stage, f, msg: calls.append((stage, f)))
-    fractions = [f for _, f in calls]
-    assert {s for s, _ in calls} == {"cuts"}
-    assert fractions[0] == 0.0 and fractions[-1] == 1.0 and fractions == sorted(fractions)
-    assert len(calls) == 4
+    # called on its own, find_cuts runs the picture pass first and reports it as such
+    assert [s for s, _ in calls] == ["picture"] * 3 + ["cuts"] * 4
+    for stage in ("picture", "cuts"):
+        fractions = [f for s, f in calls if s == stage]
+        assert fractions[0] == 0.0 and fractions[-1] == 1.0 and fractions == sorted(fractions)
     token = CancelToken()
     token.cancel()
     with pytest.raises(CancelledError):

@@ -22,9 +22,9 @@ def gated(gate: threading.Event, *, started: threading.Event | None = None, step
     """Work that reports progress, writes a file, and waits for `gate` (checking cancel)."""
 
     def work(progress, cancel, workdir: Path) -> dict:
-        if started is not None:
-            started.set()
         (workdir / "partial.bin").write_bytes(b"x" * 100)
+        if started is not None:  # only once the partial file exists, which tests check
+            started.set()
         for i in range(steps):
             progress("affect", i / steps, f"step {i}")
         while not gate.wait(0.01):

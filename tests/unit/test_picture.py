@@ -1,0 +1,73 @@
+"""The shared picture pass: one decode per shot, measurements kept, pixels dropped."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bridge.media.synth import SceneSpec, encode_scenes
+from bridge.picture import (
+    COLOUR_FEATURES,
+    HISTOGRAM_BINS,
+    MEDIA_MISSING,
+    measure_shot,
+    observe_picture,
+    problems,
+)
+from bridge.types import Clip, Edit
+
+RATE = Fraction(25)
+
+
+@pytest.fixture(scope="module")
+def clip_file(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("picture") / "two.mp4"
+    encode_scenes(path, [SceneSpec(4.0, background=(200, 30, 30)),
+                         SceneSpec(4.0, background=(20, 20, 200), shapes=3, speed_px_s=200)],
+                  width=160, height=96, rate=RATE, audio=False)
+    return path
+
+
+def clip(name, start, end, path, media_start, **kw) -> Clip:
+    return Clip(name=name, kind="video", record_start_s=start, record_end_s=end,
+                media_path=path, media_start_s=media_start, **kw)
+
+
+def test_measurements_per_sample(clip_file):
+    shot = measure_shot(clip(
+        "both scenes", 10.0, 18.0, clip_file, 0.0), rate_hz=2.0)
+    assert not shot.problem
+    assert len(shot) == 16  # 8 s at 2 Hz
+    assert shot.histograms.shape == (16, HISTOGRAM_BINS)
+    assert np.allclose(shot.histograms.sum(axis=1), 1.0)
+    assert shot.colour.shape == (16, len(COLOUR_FEATURES))
+    # record times follow media times, offset to where the shot sits in the timeline
+    assert np.allclose(shot.record_times_s - shot.media_times_s, 10.0, atol=1e-6)
+    warmth = shot.colour[:, COLOUR_FEATURES.index("warmth")]
+    assert warmth[:8].min() > 0.5 and warmth[8:].max() < -0.5  # red scene, then blue
+    # the static red scene has no motion; the blue one has moving squares
+    assert np.nanmax(shot.motion[:7]) < 0.002 < np.nanmean(shot.motion[9:])
+
+
+def test_freeze_frame_and_missing_media(clip_file, tmp_path):
+    held = measure_shot(clip("held", 0.0, 3.0, clip_file, 1.0, speed=0.0), rate_hz=2.0)
+    assert len(held) == 6 and np.all(held.motion == 0.0)
+    assert np.ptp(held.colour, axis=0).max() == 0.0  # the same frame throughout
+    gone = measure_shot(clip("gone", 0.0, 3.0, tmp_path / "nope.mp4", 0.0), rate_hz=2.0)
+    assert len(gone) == 0 and gone.problem == MEDIA_MISSING
+
+
+def test_observe_picture_reports_progress_and_problems(clip_file, tmp_path):
+    edit = Edit(name="e", source_path=tmp_path / "e.otio", rate=RATE, drop_frame=False,
+                start_timecode="00:00:00:00", start_frame=0, duration_frames=150,
+                shots=(clip("a", 0.0, 4.0, clip_file, 0.0),
+                       clip("offline", 4.0, 6.0, None, 0.0, media_missing=True)))
+    calls = []
+    picture = observe_picture(edit, progress=lambda stage, f, m: calls.append((stage, f)))
+    assert [len(p) for p in picture] == [8, 0]
+    assert {s for s, _ in calls} == {"picture"} and calls[-1][1] == 1.0
+    assert problems(picture) == ["clip 'offline': media missing"]
+    assert problems(picture, include_missing=False) == []
