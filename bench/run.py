@@ -10,7 +10,8 @@ default options in a fresh child process, so that its peak RSS (``ru_maxrss`` of
 child, read with ``wait4``) is its own. A progress callback stamps wall time, CPU time and
 peak RSS at every stage boundary:
 
-* analysis = timeline + cuts + affect + style (up to the first "compose" event);
+* analysis = everything before the first "compose" event (timeline, picture, cuts, affect,
+  style: each sub-stage runs from its first event to the next one's first event);
 * composition = compose (plan, arrangement, MIDI);
 * rendering = from the end of composition to the first "export" event (FluidSynth, two
   passes, loudness normalisation);
@@ -20,11 +21,13 @@ Inside the analysis the time spent in the media calls (``sample_frames``,
 ``frames_between``, ``decode_audio``) is added up. In the same run, ``ffmpeg -v error -i
 FILE -f null -`` decodes each source file used (PyAV decoding every frame if ffmpeg is
 missing) to give the cost of decoding the media the timeline shows, once, fully; and
-``bench.bench_rpc`` measures the bridge's RPC overhead against the in-process call.
+``bench.bench_rpc`` measures the bridge's RPC overhead against the in-process call (its
+JSON goes to bench/.cache/, so results/rpc.json stays that bench's own full run).
 
 The machine has 2 cores and is shared with other jobs: CPU seconds (this process and
 its children) are reported beside wall seconds, and the load average at start and end.
-Writes bench/results/bench.json and bench.md (atomically; bench_long.* with --long).
+Writes bench/results/bench.json and bench.md (atomically; bench_long.* with --long), with
+the git HEAD and any uncommitted bridge/ files at start and end (the tree is shared).
 """
 
 from __future__ import annotations
@@ -262,6 +265,19 @@ def rpc_overhead(calls: int) -> dict | None:
             "throughput_ratio_4_clients": res["throughput"]["ratio_to_in_process"]}
 
 
+def code_state() -> dict | None:
+    """HEAD and the uncommitted files under bridge/ (others may edit the tree meanwhile)."""
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], cwd=HERE.parent, capture_output=True, text=True,
+                              check=True).stdout.strip()
+    try:
+        dirty = git("status", "--porcelain", "--", "bridge").splitlines()
+        return {"head": git("rev-parse", "--short", "HEAD"),
+                "bridge_uncommitted": [line[3:] for line in dirty]}
+    except (OSError, subprocess.CalledProcessError):
+        return None
+
+
 def x_rt(seconds_of_timeline: float, wall_s: float) -> float:
     return round(seconds_of_timeline / wall_s, 1) if wall_s > 0 else float("inf")
 
@@ -416,6 +432,7 @@ def main(argv: list[str] | None = None) -> int:
     load_start = [round(x, 2) for x in os.getloadavg()]
     RESULTS.mkdir(parents=True, exist_ok=True)
 
+    code_start = code_state()
     w0 = time.perf_counter()
     generated = timelines.ensure_sources()
     paths = {m: timelines.ensure_timeline(m) for m in minutes}
@@ -451,6 +468,7 @@ def main(argv: list[str] | None = None) -> int:
                   "gop_frames": timelines.GOP, "source_s_each": timelines.SOURCE_S,
                   "sources": len(timelines.MOODS)},
         "options": "ScoreOptions() defaults (symbolic backend, no stems, no ducking)",
+        "code": {"start": code_start, "end": code_state()},
         "load_start": load_start,
         "load_end": [round(x, 2) for x in os.getloadavg()],
         "setup_wall_s": setup_wall_s,
