@@ -159,6 +159,8 @@ def cmd_score(args: argparse.Namespace) -> int:
     print(line)
     for name, value in result.metrics.items():
         print(f"  {name}: {value:.3f}")
+    for warning in result.analysis.warnings:
+        print(f"  warning: {warning}")
     written = [result.wav_path, result.midi_path, result.otio_path, result.affect_png]
     written += [*result.stem_paths.values(), *filter(None, [result.report_path])]
     for path in written:

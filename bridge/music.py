@@ -38,6 +38,7 @@ class MusicOutput:
     plan_summary: Mapping[str, Any] = field(default_factory=dict)
     loudness_lufs: float | None = None
     true_peak_dbtp: float | None = None
+    warnings: tuple[str, ...] = ()  # e.g. the loudness target was out of reach
 
 
 class MusicBackend(Protocol):
@@ -115,6 +116,7 @@ class SymbolicBackend:
             plan_summary=plan.summary(),
             loudness_lufs=rendered.integrated_lufs,
             true_peak_dbtp=rendered.true_peak_dbtp,
+            warnings=tuple(rendered.warnings),
         )
 
 

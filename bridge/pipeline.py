@@ -7,6 +7,7 @@ passed down, never looked up.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from bridge.affect import estimate_affect, estimators
@@ -158,7 +159,8 @@ def score_timeline(
             metrics.update(measured)
             report_path = out.final(REPORT_NAME)
         result = ScoreResult(
-            analysis=analysis,
+            # the music's own warnings travel with the analysis's, to the CLI and the plugins
+            analysis=replace(analysis, warnings=(*analysis.warnings, *music.warnings)),
             out_dir=out.final_dir,
             wav_path=out.final(WAV_NAME),
             midi_path=out.final(MIDI_NAME),

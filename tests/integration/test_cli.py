@@ -115,3 +115,19 @@ def test_affect_writes_its_outputs(timeline, tmp_path):
     assert len(json.loads((tmp_path / "affect.json").read_text())["markers"]) == 5
     # nothing half-written is left behind
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".scorebridge-")]
+
+
+def test_one_broken_clip_is_a_warning_not_a_failure(timeline, tmp_path):
+    from bridge.timeline import read_edit
+
+    good = read_edit(timeline).shots[0].media_path
+    broken = tmp_path / "broken.mp4"
+    write_not_media(broken)
+    mixed = write_timeline(tmp_path / "mixed.otio", name="mixed", rate=RATE, shots=[
+        ShotSpec(good, seconds=5.0, name="Good take"),
+        ShotSpec(broken, seconds=3.0, name="Broken take"),
+    ])
+    out = run_cli("affect", str(mixed), "-o", str(tmp_path / "out"))
+    assert out.returncode == 0, out.stderr
+    warning = [line for line in out.stdout.splitlines() if "warning:" in line]
+    assert any("Broken take" in line and "broken.mp4" in line for line in warning), out.stdout
