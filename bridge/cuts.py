@@ -107,19 +107,31 @@ def detect_in_shot(
     rate: float,
     threshold: float,
     cancel: CancelToken,
+    keep_clear_of_s: Sequence[float] = (),
+    min_gap_s: float = 0.0,
 ) -> list[Cut]:
-    """Scene changes inside one shot's media, as record-time cuts."""
+    """Scene changes inside one shot's media, as record-time cuts.
+
+    A candidate whose whole sample interval lies within ``min_gap_s`` of a time in
+    ``keep_clear_of_s`` (the edit points) would be dropped anyway, so it is not localised:
+    localising decodes every frame of the interval.
+    """
     shot = picture.shot
     hists = list(picture.histograms)
     times = picture.media_times_s
+    record = picture.record_times_s
     if len(hists) < 2:
         return []
     dist = successive_distances(hists)
     skip = np.array([histogram_distance(hists[i], hists[i + 2]) for i in range(len(hists) - 2)])
     frame_s = 1.0 / rate
+    clear = np.asarray(keep_clear_of_s, dtype=np.float64)
     cuts = []
     for i in change_indices(dist, skip_dist=skip, threshold=threshold):
         cancel.raise_if_cancelled()
+        lo, hi = sorted((record[i], record[i + 1]))
+        if clear.size and np.any((clear - min_gap_s <= lo) & (hi <= clear + min_gap_s)):
+            continue
         media_s = _localise(shot, times[i], times[i + 1], frame_s)
         if media_s is None:
             continue
@@ -148,6 +160,7 @@ def find_cuts(
     closer than ``min_shot_s`` to another cut is dropped, and a flash is never a cut.
     """
     cuts = edit_cuts(edit)
+    edit_points = [c.time_s for c in cuts]
     found: list[Cut] = []
     if detect_inside:
         if picture is None:  # called on its own: run the picture pass here
@@ -159,7 +172,8 @@ def find_cuts(
         for k, shot_picture in enumerate(todo):
             cancel.raise_if_cancelled()
             found += detect_in_shot(shot_picture, rate=float(edit.rate), threshold=threshold,
-                                    cancel=cancel)
+                                    cancel=cancel, keep_clear_of_s=edit_points,
+                                    min_gap_s=min_shot_s)
             progress("cuts", (k + 1) / len(todo), f"analysed {shot_picture.shot.name}")
     for cut in sorted(found, key=lambda c: -c.strength):
         if all(abs(cut.time_s - c.time_s) >= min_shot_s for c in cuts):

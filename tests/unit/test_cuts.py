@@ -183,3 +183,29 @@ def test_progress_and_cancel(six):
     token.cancel()
     with pytest.raises(CancelledError):
         find_cuts(edit, cancel=token)
+
+
+def test_changes_next_to_an_edit_point_are_not_localised(six, monkeypatch):
+    """A scene change within min_shot_s of an edit point is dropped without decoding for it."""
+    import bridge.cuts as cuts_module
+
+    path, scene_cuts = six
+    first, second = scene_cuts[0], scene_cuts[1]
+    # shot b starts 0.4 s before the first scene change, so it lands 0.4 s after the edit
+    # point at 3.0; the second scene change lands well clear of any edit point.
+    b_start = first - 0.4
+    edit = make_edit([shot("a", 0.0, 3.0, path, 0.0),
+                      shot("b", 3.0, 3.0 + (second - b_start) + 2.0, path, b_start)],
+                     duration_s=3.0 + (second - b_start) + 2.0)
+    localised = []
+    real = cuts_module.frames_between
+
+    def counting(path_, t0, t1, **kw):
+        localised.append(t0)
+        return real(path_, t0, t1, **kw)
+
+    monkeypatch.setattr(cuts_module, "frames_between", counting)
+    found = find_cuts(edit, min_shot_s=1.0)
+    detected = [c.time_s for c in found if c.kind == "detected"]
+    assert detected == pytest.approx([3.0 + second - b_start], abs=1 / float(RATE) + 1e-6)
+    assert len(localised) == 1  # only the change that is kept was localised
