@@ -19,7 +19,7 @@ import numpy as np
 
 from bridge.errors import InvalidOptionError
 
-_FRAMES_PER_BATCH = 4096  # keeps the squared-signal temporaries small for long side-chains
+_SAMPLES_PER_BATCH = 1 << 18  # keeps the squared-signal temporaries small
 
 
 @dataclass(frozen=True, eq=False)
@@ -40,28 +40,40 @@ class DuckingEnvelope:
         return 10 ** (gain_db / 20)
 
 
-def short_time_level_db(
-    x: np.ndarray, *, sr: float, control_hz: float, n_frames: int
-) -> np.ndarray:
-    """RMS level (dBFS) of each 1/control_hz frame, smoothed over 3 frames; silence past the end."""
-    mono = x if x.ndim == 1 else x.mean(axis=1)
-    bounds = np.round(np.arange(n_frames + 1) * (sr / control_hz)).astype(np.int64)
-    bounds = np.minimum(bounds, len(mono))
-    mean_square = np.zeros(n_frames)
-    for first in range(0, n_frames, _FRAMES_PER_BATCH):
-        last = min(n_frames, first + _FRAMES_PER_BATCH)
-        lo, hi = bounds[first], bounds[last]
-        if hi <= lo:
-            break
-        squares = np.square(mono[lo:hi], dtype=np.float64)
-        starts = np.minimum(bounds[first:last] - lo, max(hi - lo - 1, 0))
-        sums = np.add.reduceat(squares, starts)
-        counts = np.diff(bounds[first : last + 1])
-        # reduceat gives a stray value for empty frames; those stay silent
-        mean_square[first:last] = np.where(counts > 0, sums / np.maximum(counts, 1), 0.0)
-    # np.convolve rather than a running-sum filter: running sums can dip below zero
-    smoothed = np.convolve(mean_square, np.ones(3) / 3, mode="same")
-    return 10 * np.log10(smoothed + 1e-20)
+class SideChainLevel:
+    """Energy of the side-chain per 1/control_hz frame, built piece by piece.
+
+    Audio is added in pieces placed in record time (a clip, or a chunk of one), so an hour
+    of dialogue never has to sit in memory: only one float per frame is kept. Each frame
+    holds the sum of squares that fell in it divided by the frame's nominal length, which
+    is its mean square where one source covers it, and the sum of the sources' mean squares
+    where several overlap (uncorrelated sources add in power).
+    """
+
+    def __init__(self, *, duration_s: float, control_hz: float = 100.0) -> None:
+        self.control_hz = float(control_hz)
+        self.n_frames = math.ceil(duration_s * control_hz) + 1
+        self.energy = np.zeros(self.n_frames)
+
+    def add(self, samples: np.ndarray, *, sr: float, start_s: float = 0.0) -> None:
+        """Add audio whose first sample plays at record time ``start_s``."""
+        mono = np.asarray(samples)
+        mono = mono if mono.ndim == 1 else mono.mean(axis=1)
+        frame_len = sr / self.control_hz
+        for lo in range(0, len(mono), _SAMPLES_PER_BATCH):
+            piece = mono[lo : lo + _SAMPLES_PER_BATCH]
+            t = start_s + (lo + np.arange(len(piece))) / sr
+            idx = np.floor(t * self.control_hz + 1e-9).astype(np.int64)
+            ok = (idx >= 0) & (idx < self.n_frames)
+            self.energy += np.bincount(
+                idx[ok], weights=np.square(piece[ok], dtype=np.float64), minlength=self.n_frames
+            ) / frame_len
+
+    def level_db(self) -> np.ndarray:
+        """RMS level (dBFS) per frame, smoothed over 3 frames; silence where nothing played."""
+        # np.convolve rather than a running-sum filter: running sums can dip below zero
+        smoothed = np.convolve(self.energy, np.ones(3) / 3, mode="same")
+        return 10 * np.log10(smoothed + 1e-20)
 
 
 def ducking_envelope(
@@ -84,22 +96,38 @@ def ducking_envelope(
         "dialogue": dialogue.ndim in (1, 2) and np.issubdtype(dialogue.dtype, np.number),
         "dialogue_sr": dialogue_sr > 0,
         "duration_s": duration_s > 0 and math.isfinite(duration_s),
+        "control_hz": 1 <= control_hz <= 1000,
+    }
+    _check(checks)
+    level = SideChainLevel(duration_s=duration_s, control_hz=control_hz)
+    level.add(dialogue, sr=dialogue_sr)
+    return ducking_from_level(level, depth_db=depth_db, threshold_db=threshold_db,
+                              attack_s=attack_s, release_s=release_s, lookahead_s=lookahead_s,
+                              hysteresis_db=hysteresis_db, hold_s=hold_s)
+
+
+def ducking_from_level(
+    level: SideChainLevel,
+    *,
+    depth_db: float = 9.0,
+    threshold_db: float = -45.0,
+    attack_s: float = 0.08,
+    release_s: float = 0.5,
+    lookahead_s: float = 0.05,
+    hysteresis_db: float = 6.0,
+    hold_s: float = 0.25,
+) -> DuckingEnvelope:
+    """The envelope from a side-chain measured piece by piece (see module doc)."""
+    _check({
         "depth_db": 0 <= depth_db <= 60,
         "attack_s": attack_s > 0,
         "release_s": release_s > 0,
         "lookahead_s": lookahead_s >= 0,
-        "control_hz": 1 <= control_hz <= 1000,
         "hysteresis_db": hysteresis_db >= 0,
         "hold_s": hold_s >= 0,
-    }
-    for name, ok in checks.items():
-        if not ok:
-            raise InvalidOptionError("out of range or wrong shape", field=name)
-
-    n_frames = math.ceil(duration_s * control_hz) + 1
-    level_db = short_time_level_db(
-        dialogue, sr=dialogue_sr, control_hz=control_hz, n_frames=n_frames
-    )
+    })
+    control_hz, n_frames = level.control_hz, level.n_frames
+    level_db = level.level_db()
     active = _hysteresis(level_db, on_db=threshold_db, off_db=threshold_db - hysteresis_db)
     hold_n = round(hold_s * control_hz)
     ahead_n = round(lookahead_s * control_hz)
@@ -116,6 +144,12 @@ def ducking_envelope(
         up_per_frame=depth_db / (release_s * control_hz),
     )
     return DuckingEnvelope(gain_db=gain_db, control_hz=float(control_hz), active=active)
+
+
+def _check(checks: dict[str, bool]) -> None:
+    for name, ok in checks.items():
+        if not ok:
+            raise InvalidOptionError("out of range or wrong shape", field=name)
 
 
 def _hysteresis(level_db: np.ndarray, *, on_db: float, off_db: float) -> np.ndarray:

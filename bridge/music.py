@@ -12,8 +12,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-import numpy as np
-
 from bridge.progress import NEVER_CANCELLED, CancelToken, ProgressFn, no_progress
 from bridge.registry import Registry
 from bridge.types import Analysis, Edit
@@ -120,33 +118,28 @@ class SymbolicBackend:
         )
 
 
-def dialogue_track(edit: Edit, *, sr: int = SIDECHAIN_SR, cancel: CancelToken = NEVER_CANCELLED):
-    """The timeline's own audio, mixed to mono in record time (the ducking side-chain)."""
+def dialogue_ducking(edit: Edit, *, depth_db: float, cancel: CancelToken = NEVER_CANCELLED,
+                     chunk_s: float = 60.0):
+    """Ducking envelope from the timeline's own audio clips, read a minute at a time.
+
+    Only the side-chain's level per 10 ms is kept, so an hour of dialogue costs a few MB.
+    """
     from bridge.media import decode_audio
+    from bridge.mix import SideChainLevel, ducking_from_level
 
-    track = np.zeros(edit.n_samples(sr), dtype=np.float32)
+    level = SideChainLevel(duration_s=edit.duration_s)
     for clip in edit.audio_clips:
-        cancel.raise_if_cancelled()
-        if clip.media_missing or clip.media_path is None:
+        if clip.media_missing or clip.media_path is None or clip.speed == 0:
             continue
-        audio = decode_audio(
-            clip.media_path,
-            clip.media_start_s,
-            clip.media_time(clip.record_end_s),
-            sr=sr,
-        )
-        start = round(clip.record_start_s * sr)
-        audio = audio[: max(0, len(track) - start)]
-        track[start : start + len(audio)] += audio
-    return track
-
-
-def dialogue_ducking(edit: Edit, *, depth_db: float, cancel: CancelToken = NEVER_CANCELLED):
-    from bridge.mix import ducking_envelope
-
-    return ducking_envelope(
-        dialogue_track(edit, cancel=cancel),
-        dialogue_sr=SIDECHAIN_SR,
-        duration_s=edit.duration_s,
-        depth_db=depth_db,
-    )
+        start_s = clip.record_start_s
+        while start_s < clip.record_end_s:
+            cancel.raise_if_cancelled()
+            end_s = min(start_s + chunk_s, clip.record_end_s)
+            media_a, media_b = sorted((clip.media_time(start_s), clip.media_time(end_s)))
+            audio = decode_audio(clip.media_path, max(0.0, media_a), media_b, sr=SIDECHAIN_SR)
+            if clip.speed < 0:  # a reversed clip plays its media backwards
+                audio = audio[::-1]
+            # at speed s, s media seconds pass per record second
+            level.add(audio, sr=SIDECHAIN_SR * abs(clip.speed), start_s=start_s)
+            start_s = end_s
+    return ducking_from_level(level, depth_db=depth_db)

@@ -142,3 +142,29 @@ def test_seed_gives_a_repeatable_take(cut_timeline, tmp_path):
     assert digest(a.wav_path) == digest(b.wav_path)
     assert digest(a.wav_path) != digest(c.wav_path)
     assert soundfile.info(a.wav_path).frames == soundfile.info(c.wav_path).frames
+
+
+def test_music_ducks_under_the_timelines_dialogue(tmp_path):
+    from bridge.media.synth import encode_audio
+
+    media = tmp_path / "picture.mp4"
+    encode_scenes(media, [_agitated(0, 16.0)], width=160, height=96, rate=RATE, audio=False)
+    voice = tmp_path / "voice.wav"
+    encode_audio(voice, [SceneSpec(6.0, audio="speech", level_dbfs=-12)])
+    timeline = write_timeline(
+        tmp_path / "dialogue.otio", name="dialogue", rate=RATE,
+        shots=[ShotSpec(media, seconds=16.0, name="wide")],
+        audio=[ShotSpec(voice, seconds=6.0, name="line", gap_before_frames=100)],  # 4 s .. 10 s
+    )
+
+    def level_db(wav: Path, start_s: float, end_s: float) -> float:
+        audio, sr = soundfile.read(wav)
+        part = audio[round(start_s * sr):round(end_s * sr)]
+        return 10 * np.log10(np.mean(np.square(part)))
+
+    plain = score_timeline(timeline, tmp_path / "plain", ScoreOptions(duck_db=0))
+    ducked = score_timeline(timeline, tmp_path / "ducked", ScoreOptions(duck_db=12))
+    # level under the dialogue relative to the music around it, with and without ducking
+    contrast = [level_db(r.wav_path, 5.0, 9.5) - level_db(r.wav_path, 11.0, 15.0)
+                for r in (plain, ducked)]
+    assert contrast[1] - contrast[0] == pytest.approx(-12.0, abs=2.0)

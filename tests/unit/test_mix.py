@@ -145,3 +145,20 @@ def test_rendered_music_drops_by_depth_under_dialogue(tmp_path):
     assert np.all(np.abs(np.diff(gain_db)) <= 9.0 / 80 * np.diff(idx) / SR * 1000 + 1e-3)
     assert slope_db_per_ms[np.diff(idx) > SR // 1000].max() <= 9.0 / 80 + 1e-3
     assert math.isclose(ducked.integrated_lufs, -16.0, abs_tol=0.1)
+
+
+def test_side_chain_built_in_pieces_equals_the_whole():
+    from bridge.mix import SideChainLevel
+
+    x = speech_like(duration_s=9.0, bursts_s=BURSTS_S)
+    whole = SideChainLevel(duration_s=9.0)
+    whole.add(x, sr=SIDE_SR)
+    pieces = SideChainLevel(duration_s=9.0)
+    for lo in range(0, len(x), 7_777):  # chunk boundaries off the 10 ms frame grid
+        pieces.add(x[lo : lo + 7_777], sr=SIDE_SR, start_s=lo / SIDE_SR)
+    assert np.allclose(pieces.energy, whole.energy, rtol=1e-9, atol=1e-15)
+    # a full-scale square wave has mean square 1; two such sources add in power
+    both = SideChainLevel(duration_s=1.0)
+    for _ in range(2):
+        both.add(np.sign(np.sin(np.arange(SIDE_SR) * 0.3)) + 0.0, sr=SIDE_SR)
+    assert both.energy[10:90] == pytest.approx(2.0, rel=0.02)
