@@ -186,11 +186,15 @@ def measure_shot(shot: Clip, *, rate_hz: float = 2.0, width: int = 160,
         return _empty(shot, MEDIA_MISSING)
     freeze = abs(shot.speed) < 1e-6
     start_s, end_s = media_range(shot)
-    if freeze:  # a held frame: read one frame, show it across the shot without motion
-        end_s = start_s + 1.0 / rate_hz
     try:
-        frames = media.sample_frames(shot.media_path, start_s, end_s, rate_hz=rate_hz,
-                                     width=width, with_successor=not freeze, cancel=cancel)
+        if freeze:
+            # A held frame is exactly the frame at the clip's source in; sampling would
+            # snap to the nearest keyframe instead.
+            frames = media.frames_between(shot.media_path, start_s, start_s + 0.1,
+                                          width=width)[:1]
+        else:
+            frames = media.sample_frames(shot.media_path, start_s, end_s, rate_hz=rate_hz,
+                                         width=width, cancel=cancel)
     except (MissingMediaError, UndecodableMediaError) as err:
         return _empty(shot, str(err))
     if freeze and frames:

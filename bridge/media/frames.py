@@ -1,13 +1,18 @@
 """Picture samples for analysis: a few downscaled RGB frames per second, fast.
 
 Decoding is the cost of analysis, so the sampler plans its reads from the container's
-keyframe index. It decodes forward, and jumps (seeks) only where the next sample lies
-beyond a keyframe far enough ahead that skipping the frames in between pays for the seek.
-Where a keyframe lies within a quarter of the sample spacing of a wanted time, it samples
-the keyframe itself, so a short-GOP or intra-only file costs about two decoded frames per
-sample (the frame and its successor). Only kept frames are converted (libswscale scales
-and converts to RGB in one step).
+keyframe index. Two plans:
 
+* Keyframes (short GOP, intra-only): where every keyframe interval around the range is at
+  most ``MAX_KEYFRAME_INTERVAL_S`` (1 s), samples sit on keyframes and each costs the
+  keyframe plus the one frame after it (the successor, for motion): nothing else is decoded.
+  See :func:`_keyframe_plan` for which keyframes are taken.
+* Grid (long GOP, no index): samples at ``start_s + i / rate_hz``, the frame on screen at
+  each time. It decodes forward, and jumps (seeks) only where the next sample lies beyond a
+  keyframe far enough ahead that skipping the frames in between pays for the seek; a
+  keyframe within a quarter of the sample spacing of a wanted time is sampled itself.
+
+Only kept frames are converted (libswscale scales and converts to RGB in one step).
 Media time here is seconds from the start of the file (the container's start time).
 """
 
@@ -15,7 +20,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
@@ -28,7 +33,7 @@ from bridge.media.probe import upright_rotation
 from bridge.progress import CancelToken
 from bridge.types import FrameSample
 
-Strategy = Literal["auto", "sequential", "seek"]
+Strategy = Literal["auto", "keyframes", "grid", "sequential", "seek"]
 
 # A seek costs about as much as decoding this many frames. Measured (CPU time) with
 # bench/bench_decode.py on 1080p H.264: seeking pays almost as soon as it skips anything.
@@ -36,6 +41,41 @@ SEEK_COST_FRAMES = 2
 # Without a keyframe index we cannot tell what a seek skips: seek only over long gaps.
 NO_INDEX_SEEK_GAP_S = 5.0
 _EPS_S = 1e-6
+# The keyframe plan applies where no keyframe interval around the range is longer than this
+# (the DESIGN's floor of one sample a second), with half a frame of tolerance.
+MAX_KEYFRAME_INTERVAL_S = 1.0
+# Keyframes a median interval of at least this fraction of the sample spacing apart are all
+# taken (the sample rate becomes the keyframe rate, at most ~10 % above rate_hz); denser ones
+# are snapped to the grid.
+ALL_KEYFRAMES_SPACING = 0.9
+# ... except a keyframe closer than this fraction of the spacing after the previous sample
+# (an extra keyframe at a scene cut; VFR intervals vary by a frame or so around the median).
+MIN_GAP_SPACING = 0.75
+# Each keyframe sample starts a fresh decode of a few frames: frame threads would decode
+# ahead in vain (measured: more CPU than slice threads on 1080p H.264).
+KEYFRAME_THREAD_TYPE = "SLICE"
+
+
+@dataclass
+class DecodeStats:
+    """What one call cost: packets sent to the decoder, frames it returned, seeks, the plan."""
+
+    packets: int = 0
+    frames: int = 0
+    seeks: int = 0
+    plan: str = ""  # "keyframes", "grid" or "still"
+
+
+@dataclass
+class _Keyframes:
+    """Keyframes from the container index: their approximate presentation times and where
+    to seek to land on each. MP4/MOV index decode times; with B-frames those lie before the
+    presentation times by about the stream's first-frame delay (exactly, at a constant
+    frame rate), which is added back. Seeks go to the middle of each keyframe's interval,
+    so that a keyframe lands on itself even where the estimate is a frame or two off."""
+
+    times_s: np.ndarray  # presentation times, media seconds (estimates)
+    seek_ts: np.ndarray  # int, stream time base: seeking (backward) here lands on the keyframe
 
 
 @dataclass
@@ -48,6 +88,12 @@ class _Reader:
     frames: Iterator[av.VideoFrame] | None = None
     current: av.VideoFrame | None = None
     ahead: av.VideoFrame | None = None
+    stats: DecodeStats = field(default_factory=DecodeStats)
+
+    def _decode(self) -> Iterator[av.VideoFrame]:
+        # not a generator method: one holding ``self`` while ``self.frames`` holds it would
+        # make a reference cycle, keeping decoded frames alive until the cyclic GC runs
+        return _counted_decode(self.container, self.stream, self.stats)
 
     def time_s(self, frame: av.VideoFrame) -> float:
         return float(frame.time or 0.0) - self.origin_s
@@ -55,13 +101,18 @@ class _Reader:
     def seek(self, t_s: float) -> None:
         """Jump to the keyframe at or before media time ``t_s``; prime the look-ahead."""
         offset = math.floor((t_s + self.origin_s) / float(self.stream.time_base))
-        self.container.seek(max(offset, 0), stream=self.stream, backward=True)
-        self.frames = self.container.decode(self.stream)
+        self.seek_ts(max(offset, 0))
+
+    def seek_ts(self, ts: int) -> None:
+        """Jump to the keyframe at or before timestamp ``ts``; prime the look-ahead."""
+        self.container.seek(int(ts), stream=self.stream, backward=True)
+        self.stats.seeks += 1
+        self.frames = self._decode()
         self.current = None
         self.ahead = next(self.frames, None)
 
     def start(self) -> None:
-        self.frames = self.container.decode(self.stream)
+        self.frames = self._decode()
         self.current = None
         self.ahead = next(self.frames, None)
 
@@ -74,8 +125,53 @@ class _Reader:
             self.current = self.ahead
             self.ahead = next(self.frames, None)
 
+    def step(self) -> None:
+        """Move to the next frame (``current`` becomes None at the end)."""
+        assert self.frames is not None
+        self.current = self.ahead
+        self.ahead = None if self.ahead is None else next(self.frames, None)
+
     def next_time_s(self) -> float:
         return math.inf if self.ahead is None else self.time_s(self.ahead)
+
+
+def _counted_decode(container: av.container.InputContainer, stream: av.VideoStream,
+                    stats: DecodeStats) -> Iterator[av.VideoFrame]:
+    """``container.decode(stream)``, counting packets in and frames out."""
+    for packet in container.demux(stream):
+        if packet.size:
+            stats.packets += 1
+        for frame in packet.decode():
+            stats.frames += 1
+            yield frame
+
+
+@dataclass
+class _Scaler:
+    """Converts frames to upright RGB ``width`` px wide (size fixed by the first frame)."""
+
+    width: int
+    size: tuple[int, int] | None = None
+    rotation: int = 0
+
+    def __call__(self, frame: av.VideoFrame) -> np.ndarray:
+        if self.size is None:
+            self.rotation = upright_rotation(frame)
+            self.size = _out_size(stored_w=frame.width, stored_h=frame.height,
+                                  rotation_deg=self.rotation, width=self.width)
+        return _to_rgb(frame, size=self.size, rotation_deg=self.rotation)
+
+
+def _take(reader: _Reader, scale: _Scaler, with_successor: bool) -> FrameSample:
+    """The reader's current frame as a sample, with the next frame as its successor."""
+    frame = reader.current
+    assert frame is not None
+    time_s = reader.time_s(frame)
+    succ, dt = None, 0.0
+    if with_successor and reader.ahead is not None:
+        succ = scale(reader.ahead)
+        dt = reader.time_s(reader.ahead) - time_s
+    return FrameSample(time_s=time_s, rgb=scale(frame), successor=succ, successor_dt_s=dt)
 
 
 def _out_size(*, stored_w: int, stored_h: int, rotation_deg: int, width: int) -> tuple[int, int]:
@@ -97,6 +193,77 @@ def _keyframe_times_s(stream: av.VideoStream, origin: float) -> np.ndarray | Non
     tb = float(stream.time_base)
     times = [e.timestamp * tb - origin for e in stream.index_entries if e.is_keyframe]
     return np.asarray(sorted(times)) if times else None
+
+
+def _keyframe_index(stream: av.VideoStream, origin: float) -> _Keyframes | None:
+    """Keyframe timestamps and presentation times, or None without an index."""
+    entries = sorted(e.timestamp for e in stream.index_entries if e.is_keyframe)
+    if not entries:
+        return None
+    tb = float(stream.time_base)
+    shift = 0  # MP4 indexes decode times: with B-frames the first keyframe shows later
+    if stream.start_time is not None and 0 < (stream.start_time - entries[0]) * tb <= 1.0:
+        shift = stream.start_time - entries[0]
+    ts = np.asarray(entries, dtype=np.int64) + shift
+    half = np.diff(ts) // 2
+    seek_ts = ts + np.concatenate([half, half[-1:] if len(half) else [0]])
+    return _Keyframes(times_s=ts * tb - origin, seek_ts=seek_ts)
+
+
+def _keyframe_plan(
+    keyframes_s: np.ndarray, start_s: float, end_s: float, rate_hz: float, *,
+    frame_s: float, force: bool = False,
+) -> np.ndarray | None:
+    """Indices of the keyframes to sample in [start_s, end_s), or None where the GOP is long.
+
+    The plan applies when every keyframe interval overlapping the range (from the keyframe
+    at or before ``start_s`` to the first at or after ``end_s``, or to ``end_s`` at the end
+    of the file) is at most MAX_KEYFRAME_INTERVAL_S (1 s, plus half a frame); ``force``
+    applies it whatever the intervals. With S = 1 / rate_hz and K the median interval:
+
+    * K >= 0.9 S (keyframes at most ~10 % denser than rate_hz: GOP 12 at 25 fps for 2 Hz,
+      GOP 25 at 25 fps): every keyframe in the range, except one closer than 0.75 S after
+      the previous sample (an extra keyframe at a scene cut). The sample rate is the
+      keyframe rate: between 1 / MAX_KEYFRAME_INTERVAL_S and ~1.1 rate_hz.
+    * K < 0.9 S (denser, intra-only included): the keyframe nearest each grid time
+      ``start_s + i S`` (ties to the earlier), each once: about rate_hz samples, each
+      within K / 2 of its grid time (intra-only: the frame nearest the grid time).
+
+    Only keyframes inside the range are taken, so the result may be empty (a range shorter
+    than a GOP); the caller then samples the first frame of the range.
+    """
+    kf = keyframes_s
+    lo = int(np.searchsorted(kf, start_s + _EPS_S, side="right")) - 1  # last at/before start
+    hi = int(np.searchsorted(kf, end_s - _EPS_S, side="left"))  # first at/after end
+    bounds = kf[max(lo, 0): hi + 1]
+    if lo < 0:
+        bounds = np.concatenate([[start_s], bounds])
+    if hi >= len(kf):
+        bounds = np.concatenate([bounds, [end_s]])
+    gaps = np.diff(bounds)
+    if not force and (len(gaps) == 0 or gaps.max() > MAX_KEYFRAME_INTERVAL_S + frame_s / 2):
+        return None
+    full = np.diff(kf[max(lo, 0): min(hi, len(kf) - 1) + 1])
+    interval = float(np.median(full)) if len(full) else float(gaps.max(initial=math.inf))
+    spacing = 1.0 / rate_hz
+    inside = np.flatnonzero((kf >= start_s - _EPS_S) & (kf < end_s - _EPS_S))
+    if len(inside) == 0:
+        return inside
+    if interval >= ALL_KEYFRAMES_SPACING * spacing:
+        taken = [int(inside[0])]
+        for i in inside[1:]:
+            if kf[i] - kf[taken[-1]] >= MIN_GAP_SPACING * spacing - _EPS_S:
+                taken.append(int(i))
+        return np.asarray(taken, dtype=np.int64)
+    times = kf[inside]
+    taken = []
+    for t in _targets_s(start_s, end_s, rate_hz):
+        j = int(np.searchsorted(times, t))  # times[j - 1] < t <= times[j]
+        if j == len(times) or (j > 0 and t - times[j - 1] <= times[j] - t + _EPS_S):
+            j -= 1
+        if not taken or taken[-1] != inside[j]:
+            taken.append(int(inside[j]))
+    return np.asarray(taken, dtype=np.int64)
 
 
 def _targets_s(start_s: float, end_s: float, rate_hz: float) -> np.ndarray:
@@ -122,30 +289,56 @@ def sample_frames(
     with_successor: bool = True,
     cancel: CancelToken | None = None,
     strategy: Strategy = "auto",
+    stats: DecodeStats | None = None,
 ) -> list[FrameSample]:
     """About ``rate_hz`` upright RGB frames per second of media time [start_s, end_s).
 
-    Each sample is ``width`` px wide (aspect kept). ``successor`` is the next decoded
-    frame and ``successor_dt_s`` its time gap (a still repeats its one image). An
-    audio-only file gives []. ``strategy`` forces the read plan (for benchmarks).
+    Each sample is ``width`` px wide (aspect kept); ``time_s`` is its own media time, always
+    inside the range. ``successor`` is the next decoded frame and ``successor_dt_s`` its
+    time gap (a still repeats its one image). An audio-only file gives [].
+
+    Read plans (``strategy``; the others force one, for benchmarks):
+
+    * "auto": "keyframes" where the GOP is short (every keyframe interval around the range
+      at most 1 s, intra-only included), else "grid".
+    * "keyframes": samples on keyframes, each decoded with its successor and nothing else
+      (see ``_keyframe_plan``): between 1 and ~1.1 ``rate_hz`` samples a second on a short
+      GOP; a range holding no keyframe gets one sample, its first frame. Forced on a long
+      GOP it takes every keyframe in the range.
+    * "grid": a sample at ``start_s + i / rate_hz`` (the frame on screen then), seeking
+      where that skips enough frames; "sequential" never seeks, "seek" always does.
+
+    ``stats``, when given, receives what the call decoded (for tests and benchmarks).
     """
     path = Path(path)
     _check_range(path, start_s, end_s, rate_hz=rate_hz, width=width)
+    stats = DecodeStats() if stats is None else stats
     targets = _targets_s(start_s, end_s, rate_hz)
     with open_media(path) as container:
         stream = video_stream(container)
         if stream is None or len(targets) == 0:
             return []
         if is_image_format(container):
+            stats.plan = "still"
             return _repeat_still(container, stream, targets, width, rate_hz)
-        stream.thread_type = "AUTO"  # frame threads: the long sequential runs dominate
-        reader = _Reader(container, stream, origin_s(container))
-        keyframes = _keyframe_times_s(stream, reader.origin_s)
+        reader = _Reader(container, stream, origin_s(container), stats=stats)
         fps = float(stream.average_rate or stream.guessed_rate or 25)
+        scale = _Scaler(width)
+        if strategy in ("auto", "keyframes"):
+            index = _keyframe_index(stream, reader.origin_s)
+            plan = None if index is None else _keyframe_plan(
+                index.times_s, start_s, end_s, rate_hz, frame_s=1.0 / fps,
+                force=strategy == "keyframes")
+            if index is not None and plan is not None:
+                stats.plan = "keyframes"
+                stream.thread_type = KEYFRAME_THREAD_TYPE
+                return _sample_keyframes(reader, index, plan, start_s, end_s, scale=scale,
+                                         with_successor=with_successor, cancel=cancel)
+        stats.plan = "grid"
+        stream.thread_type = "AUTO"  # frame threads: the long sequential runs dominate
+        keyframes = _keyframe_times_s(stream, reader.origin_s)
         snap_s = 0.25 / rate_hz
         samples: list[FrameSample] = []
-        size = None
-        rotation = 0
         for t in targets:
             if cancel is not None:
                 cancel.raise_if_cancelled()
@@ -159,7 +352,7 @@ def sample_frames(
                 else:
                     reader.seek(t + snap_s)
                 if reader.ahead is not None and reader.time_s(reader.ahead) >= t - snap_s:
-                    reader.current, reader.ahead = reader.ahead, next(reader.frames, None)
+                    reader.step()
                 else:
                     reader.advance_to(t)
             else:
@@ -170,17 +363,41 @@ def sample_frames(
             time_s = reader.time_s(frame)
             if time_s >= end_s - _EPS_S or (samples and time_s <= samples[-1].time_s + _EPS_S):
                 continue  # past the range, or the same frame as the last sample
-            if size is None:
-                rotation = upright_rotation(frame)
-                size = _out_size(stored_w=frame.width, stored_h=frame.height,
-                                 rotation_deg=rotation, width=width)
-            rgb = _to_rgb(frame, size=size, rotation_deg=rotation)
-            succ, dt = None, 0.0
-            if with_successor and reader.ahead is not None:
-                succ = _to_rgb(reader.ahead, size=size, rotation_deg=rotation)
-                dt = reader.time_s(reader.ahead) - time_s
-            samples.append(FrameSample(time_s=time_s, rgb=rgb, successor=succ, successor_dt_s=dt))
+            samples.append(_take(reader, scale, with_successor))
         return samples
+
+
+def _sample_keyframes(
+    reader: _Reader, index: _Keyframes, plan: np.ndarray, start_s: float, end_s: float, *,
+    scale: _Scaler, with_successor: bool, cancel: CancelToken | None,
+) -> list[FrameSample]:
+    """Decode each planned keyframe and its successor; the range's first frame if none."""
+    samples: list[FrameSample] = []
+
+    def keep() -> None:
+        if reader.current is None:
+            return
+        time_s = reader.time_s(reader.current)
+        if start_s - _EPS_S <= time_s < end_s - _EPS_S and (
+            not samples or time_s > samples[-1].time_s + _EPS_S
+        ):
+            samples.append(_take(reader, scale, with_successor))
+
+    for i in plan:
+        if cancel is not None:
+            cancel.raise_if_cancelled()
+        reader.seek_ts(int(index.seek_ts[i]))
+        reader.step()  # the first frame decoded after the seek: the keyframe
+        keep()
+    if not samples:  # no keyframe in the range: its first frame, decoded from the one before
+        if cancel is not None:
+            cancel.raise_if_cancelled()
+        reader.seek(start_s)
+        reader.advance_to(start_s)
+        if reader.current is not None and reader.time_s(reader.current) < start_s - _EPS_S:
+            reader.step()
+        keep()
+    return samples
 
 
 def _worth_seeking(

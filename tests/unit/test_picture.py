@@ -71,3 +71,15 @@ def test_observe_picture_reports_progress_and_problems(clip_file, tmp_path):
     assert {s for s, _ in calls} == {"picture"} and calls[-1][1] == 1.0
     assert problems(picture) == ["clip 'offline': media missing"]
     assert problems(picture, include_missing=False) == []
+
+
+def test_freeze_frame_holds_the_frame_at_its_source_in(tmp_path):
+    # A keyframe every second, and a new (blue) picture from the keyframe at 4.0 s: a hold
+    # at 3.8 s must show the red frame there, not snap to the nearby keyframe.
+    path = tmp_path / "gop25.mp4"
+    encode_scenes(path, [SceneSpec(4.0, background=(200, 30, 30)),
+                         SceneSpec(2.0, background=(20, 20, 200))],
+                  width=160, height=96, rate=RATE, audio=False, gop=25)
+    held = measure_shot(clip("held", 0.0, 2.0, path, 3.8, speed=0.0), rate_hz=2.0)
+    assert held.media_times_s[0] == pytest.approx(3.8, abs=0.5 / float(RATE))
+    assert held.colour[0, COLOUR_FEATURES.index("warmth")] > 0.5  # red, not blue
