@@ -22,7 +22,7 @@ from bridge.compose.harmony import (
     plan_sections,
 )
 from bridge.compose.tempo import TempoMap, plan_tempo
-from bridge.compose.theory import BRIGHT_MODES, PITCH_NAMES, key_name
+from bridge.compose.theory import PITCH_NAMES, key_name
 from bridge.errors import InvalidOptionError
 from bridge.style.presets import cadence_kind
 from bridge.types import AffectCurve, Cut, Edit, Style
@@ -296,6 +296,3 @@ def compose_plan(
         final_beat=final_beat,
     )
 
-
-def is_bright(mode: str) -> bool:
-    return mode in BRIGHT_MODES
