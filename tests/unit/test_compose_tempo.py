@@ -1,6 +1,5 @@
 """Tempo map: anchor cuts are beats by construction, tempos stay in range and change gently."""
 
-import time
 
 import numpy as np
 import pytest
@@ -105,14 +104,12 @@ def test_higher_arousal_gives_a_faster_tempo():
     assert calm.target_bpm == pytest.approx(target_bpm_for(arousal=-0.8, bpm_min=70, bpm_max=130))
 
 
-def test_an_hour_with_1000_cuts_plans_quickly():
+def test_an_hour_with_1000_cuts_plans_every_cut():
+    # Its speed is measured in bench/ (composition of the 60-minute timeline), not here.
     rng = np.random.default_rng(5)
     times = np.sort(rng.uniform(1.0, 3599.0, 1000))
     cuts = [Cut(float(t), "edit") for t in times]
-    started = time.perf_counter()
     tm = _plan(cuts, duration_s=3600.0, arousal_at=lambda t: np.sin(np.asarray(t) / 200.0))
-    elapsed = time.perf_counter() - started
-    assert elapsed < 5.0  # generous for a shared 2-core machine; typically ~0.2 s
     assert len(tm.anchors_s) + len(tm.skipped) == 1000
     assert np.isin(np.array(tm.anchors_s), tm.beat_times_s).all()
     assert tm.cut_alignment >= 0.8
