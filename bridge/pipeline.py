@@ -16,7 +16,7 @@ from bridge.affect.outputs import plot_affect_png, write_affect_csv, write_affec
 from bridge.config import ScoreOptions
 from bridge.cuts import find_cuts
 from bridge.music import MusicRequest, music_backends
-from bridge.outputs import staged_outputs
+from bridge.outputs import StagedOutputs, staged_outputs
 from bridge.picture import observe_picture, problems
 from bridge.progress import NEVER_CANCELLED, CancelToken, ProgressFn, no_progress
 from bridge.registry import Availability
@@ -77,16 +77,19 @@ def analyze_timeline(
     )
 
 
+def _write_affect_files(analysis: Analysis, out: StagedOutputs) -> None:
+    """affect.csv, affect.json and affect.png into a job's staged outputs."""
+    write_affect_csv(analysis.affect, out.path("affect.csv"))
+    write_affect_json(
+        analysis.affect, out.path("affect.json"), markers=analysis.markers, cuts=analysis.cuts
+    )
+    plot_affect_png(analysis.affect, out.path("affect.png"), edit=analysis.edit, cuts=analysis.cuts)
+
+
 def write_affect_outputs(analysis: Analysis, out_dir: str | Path) -> dict[str, Path]:
     """affect.csv / .json / .png and a marked copy of the timeline, all or nothing."""
     with staged_outputs(out_dir) as out:
-        write_affect_csv(analysis.affect, out.path("affect.csv"))
-        write_affect_json(
-            analysis.affect, out.path("affect.json"), markers=analysis.markers, cuts=analysis.cuts
-        )
-        plot_affect_png(
-            analysis.affect, out.path("affect.png"), edit=analysis.edit, cuts=analysis.cuts
-        )
+        _write_affect_files(analysis, out)
         write_marked_timeline(
             analysis.edit.source_path, out.path("affect.otio"), markers=analysis.markers
         )
@@ -125,13 +128,7 @@ def score_timeline(
         )
         cancel.raise_if_cancelled()
         progress("export", 0.0, "writing affect files and the scored timeline")
-        write_affect_csv(analysis.affect, out.path("affect.csv"))
-        write_affect_json(
-            analysis.affect, out.path("affect.json"), markers=analysis.markers, cuts=analysis.cuts
-        )
-        plot_affect_png(
-            analysis.affect, out.path("affect.png"), edit=analysis.edit, cuts=analysis.cuts
-        )
+        _write_affect_files(analysis, out)
         # The OTIO points at where the WAV will live after commit, not at the staging copy.
         write_scored_timeline(
             analysis.edit.source_path,
