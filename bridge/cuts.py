@@ -11,7 +11,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from bridge.media import frames_between
-from bridge.picture import ShotPicture, hsv_histogram, observe_picture
+from bridge.picture import ShotPicture, hsv_histogram, observe_picture, record_time
 from bridge.progress import NEVER_CANCELLED, CancelToken, ProgressFn, no_progress
 from bridge.types import Clip, Cut, Edit
 
@@ -78,8 +78,7 @@ def edit_cuts(edit: Edit) -> list[Cut]:
 
 def _to_record_frame_s(shot: Clip, media_s: float, rate: float) -> float:
     """Record time of the first timeline frame that shows media time ``media_s``."""
-    record_s = shot.record_start_s + (media_s - shot.media_start_s) / shot.speed
-    return math.ceil(record_s * rate - 1e-6) / rate
+    return math.ceil(record_time(shot, media_s) * rate - 1e-6) / rate
 
 
 def _localise(shot: Clip, t0: float, t1: float, frame_s: float) -> float | None:

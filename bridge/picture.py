@@ -132,9 +132,8 @@ def hsv_histogram(rgb: np.ndarray) -> np.ndarray:
     idx_lo = np.where(grey, grey_idx, (h_lo * _SAT_BINS + s_bin) * _VAL_BINS + v_bin)
     idx_hi = np.where(grey, grey_idx, (h_hi * _SAT_BINS + s_bin) * _VAL_BINS + v_bin)
     w_hi = np.where(grey, 0.0, w_hi)
-    n_bins = _HUE_BINS * _SAT_BINS * _VAL_BINS + _GREY_BINS
-    hist = np.bincount(idx_lo, weights=1.0 - w_hi, minlength=n_bins)
-    hist += np.bincount(idx_hi, weights=w_hi, minlength=n_bins)
+    hist = np.bincount(idx_lo, weights=1.0 - w_hi, minlength=HISTOGRAM_BINS)
+    hist += np.bincount(idx_hi, weights=w_hi, minlength=HISTOGRAM_BINS)
     return hist / max(hist.sum(), 1.0)
 
 
@@ -170,13 +169,14 @@ def media_range(clip: Clip) -> tuple[float, float]:
 
 
 def record_time(clip: Clip, media_s: float) -> float:
+    """Record time at which a (moving) clip shows media time ``media_s``."""
     return clip.record_start_s + (media_s - clip.media_start_s) / clip.speed
 
 
 def _empty(shot: Clip, problem: str) -> ShotPicture:
     none = np.zeros(0)
-    return ShotPicture(shot, none, none, np.zeros((0, HISTOGRAM_BINS)), np.zeros((0, 5)), none,
-                       problem=problem)
+    return ShotPicture(shot, none, none, np.zeros((0, HISTOGRAM_BINS)),
+                       np.zeros((0, len(COLOUR_FEATURES))), none, problem=problem)
 
 
 def measure_shot(shot: Clip, *, rate_hz: float = 2.0, width: int = 160,

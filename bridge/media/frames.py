@@ -420,10 +420,7 @@ def _repeat_still(container, stream, targets: np.ndarray, width: int, rate_hz: f
     frame = next(container.decode(stream), None)
     if frame is None:
         return []
-    rotation = upright_rotation(frame)
-    size = _out_size(stored_w=frame.width, stored_h=frame.height, rotation_deg=rotation,
-                     width=width)
-    rgb = _to_rgb(frame, size=size, rotation_deg=rotation)
+    rgb = _Scaler(width)(frame)
     rgb.setflags(write=False)  # one array shared by every sample
     return [
         FrameSample(time_s=float(t), rgb=rgb, successor=rgb, successor_dt_s=1.0 / rate_hz)
@@ -445,18 +442,13 @@ def frames_between(
         reader = _Reader(container, stream, origin_s(container))
         reader.seek(start_s)
         out: list[FrameSample] = []
-        size = None
-        rotation = 0
+        scale = _Scaler(width)
         pending: tuple[float, np.ndarray] | None = None
         frame = reader.ahead
         while frame is not None:
             time_s = reader.time_s(frame)
             if time_s >= start_s - _EPS_S or pending is not None:
-                if size is None:
-                    rotation = upright_rotation(frame)
-                    size = _out_size(stored_w=frame.width, stored_h=frame.height,
-                                     rotation_deg=rotation, width=width)
-                rgb = _to_rgb(frame, size=size, rotation_deg=rotation)
+                rgb = scale(frame)
                 if pending is not None:
                     out.append(FrameSample(pending[0], pending[1], rgb, time_s - pending[0]))
                 pending = (time_s, rgb) if time_s < end_s - _EPS_S else None

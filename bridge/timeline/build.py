@@ -91,7 +91,7 @@ def write_timeline(
         markers=markers,
         start_timecode=start_timecode,
         drop_frame=drop_frame,
-        dissolves=dissolves or {},
+        dissolves=dissolves,
     )
     save_timeline(timeline, path, rate=rate, drop_frame=drop_frame)
     return path

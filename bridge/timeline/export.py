@@ -21,7 +21,7 @@ from pathlib import Path
 import opentimelineio as otio
 from opentimelineio import opentime
 
-from bridge.errors import InvalidOptionError, UnreadableTimelineError
+from bridge.errors import InvalidOptionError
 from bridge.timeline import formats
 from bridge.types import AffectMarker
 
@@ -84,15 +84,7 @@ def otio_json_of(path: Path | str, *, rate: Fraction | None = None) -> str:
 def _load_source(source, source_otio_json, rate) -> otio.schema.Timeline:
     if source_otio_json is not None:
         name = str(source) if source is not None else "timeline"
-        try:
-            timeline = otio.adapters.read_from_string(source_otio_json, adapter_name="otio_json")
-        except Exception as exc:  # the JSON parser and OTIO raise several types
-            raise UnreadableTimelineError(
-                f"not a readable OTIO JSON timeline ({type(exc).__name__}: {exc})", path=name
-            ) from exc
-        if not isinstance(timeline, otio.schema.Timeline):
-            raise UnreadableTimelineError("OTIO JSON holds no timeline", path=name)
-        return timeline
+        return formats.timeline_of_otio_json(source_otio_json, name=name)
     if source is None:
         raise InvalidOptionError("give a timeline path or OTIO JSON text", field="source")
     timeline, _ = formats.load_timeline(Path(source), rate=rate or formats.EDL_DEFAULT_RATE)

@@ -143,7 +143,7 @@ def load_timeline(path: Path, *, rate: Fraction) -> tuple[otio.schema.Timeline, 
     base_dir = path.parent
     try:
         if suffix == ".edl":
-            text = _read_text(path)
+            text = read_text(path)
             tl = otio.adapters.read_from_string(text, adapter_name=adapter, rate=otio_rate(rate))
         elif suffix in (".fcpxml", ".fcpxmld"):
             xml_path = path / "Info.fcpxml" if suffix == ".fcpxmld" else path
@@ -168,7 +168,20 @@ def load_timeline(path: Path, *, rate: Fraction) -> tuple[otio.schema.Timeline, 
     return tl, base_dir
 
 
-def _read_text(path: Path) -> str:
+def timeline_of_otio_json(text: str, *, name: str) -> otio.schema.Timeline:
+    """A timeline sent as OTIO JSON text; UnreadableTimelineError naming ``name`` if not."""
+    try:
+        tl = otio.adapters.read_from_string(text, adapter_name="otio_json")
+    except Exception as exc:  # the JSON parser and OTIO raise several types
+        raise UnreadableTimelineError(
+            f"not a readable OTIO JSON timeline ({type(exc).__name__}: {exc})", path=name
+        ) from exc
+    if not isinstance(tl, otio.schema.Timeline):
+        raise UnreadableTimelineError(f"holds a {type(tl).__name__}, not a timeline", path=name)
+    return tl
+
+
+def read_text(path: Path) -> str:
     data = path.read_bytes()
     try:
         return data.decode("utf-8")
@@ -244,9 +257,9 @@ def _fcpx_true_rate(timeline: otio.schema.Timeline, xml_path: Path) -> otio.sche
     return _retimed(timeline, change)
 
 
-def edl_fcm_drop_frame(path: Path) -> bool | None:
+def edl_fcm_drop_frame(edl_text: str) -> bool | None:
     """True/False from the EDL's first ``FCM:`` line, None when it has none."""
-    for line in _read_text(path).splitlines():
+    for line in edl_text.splitlines():
         text = line.strip().upper()
         if text.startswith("FCM"):
             return "NON" not in text and "DROP" in text
@@ -417,7 +430,3 @@ def edl_dissolve_targets(text: str) -> list[str]:
     The cmx_3600 reader gives a dissolve's B-side the A-side's ``FROM CLIP`` media.
     """
     return [m.group(1).strip() for line in text.splitlines() if (m := _TO_URL.match(line.strip()))]
-
-
-def read_text(path: Path) -> str:
-    return _read_text(path)

@@ -43,7 +43,7 @@ def read_edit(
     warnings: list[str] = []
     edl_text = formats.read_text(path) if suffix == ".edl" else None
     if edl_text is not None:
-        fcm_df = formats.edl_fcm_drop_frame(path)
+        fcm_df = formats.edl_fcm_drop_frame(edl_text)
         if rate is None:
             rate = Fraction(30000, 1001) if fcm_df else formats.EDL_DEFAULT_RATE
             warnings.append(f"EDL carries no frame rate; assumed {float(rate):.3f} fps")
@@ -65,18 +65,8 @@ def read_edit_from_otio_json(
     text: str, *, name: str = "timeline", base_dir: Path | None = None
 ) -> Edit:
     """Read a timeline sent as OTIO JSON text; relative media paths start at ``base_dir``."""
-    try:
-        timeline = otio.adapters.read_from_string(text, adapter_name="otio_json")
-    except Exception as exc:  # the JSON parser and OTIO raise several types
-        raise UnreadableTimelineError(
-            f"not a readable OTIO JSON timeline ({type(exc).__name__}: {exc})", path=name
-        ) from exc
-    if not isinstance(timeline, otio.schema.Timeline):
-        raise UnreadableTimelineError(
-            f"holds a {type(timeline).__name__}, not a timeline", path=name
-        )
     return _edit_of(
-        timeline,
+        formats.timeline_of_otio_json(text, name=name),
         source_path=Path(name),
         base_dir=base_dir or Path.cwd(),
         rate=None,

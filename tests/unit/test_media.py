@@ -284,12 +284,15 @@ def test_sample_frames_audio_only_is_empty(media):
     assert sample_frames(paths["wav"], 0.0, 2.0) == []
 
 
-def test_sample_frames_cancel(media):
+@pytest.mark.parametrize(("clip", "plan"), [("cfr", "grid"), ("gop12", "keyframes")])
+def test_sample_frames_cancel(media, clip, plan):
     paths, _ = media
     token = CancelToken()
     token.cancel()
+    stats = DecodeStats()
     with pytest.raises(CancelledError):
-        sample_frames(paths["cfr"], 0.0, 2.0, cancel=token)
+        sample_frames(paths[clip], 0.0, 2.0, cancel=token, stats=stats)
+    assert stats.plan == plan
 
 
 # ---------------------------------------------------------------- sample_frames: read plans
@@ -437,14 +440,6 @@ def test_sample_frames_leaves_no_reference_cycles(media, strategy):
         assert gc.collect() == 0
     finally:
         gc.enable()
-
-
-def test_keyframe_plan_cancel(media):
-    paths, _ = media
-    token = CancelToken()
-    token.cancel()
-    with pytest.raises(CancelledError):
-        sample_frames(paths["gop12"], 0.0, 2.0, cancel=token)
 
 
 def test_frames_between_every_frame_around_a_cut(media):
