@@ -24,7 +24,9 @@ import numpy as np
 
 from bridge.affect.outputs import atomic_write
 from bridge.baselines import BASELINES, render_baseline
-from bridge.eval import EvalReport, evaluate
+from bridge.eval import EvalReport
+from bridge.eval.evaluate import Evaluation, evaluate_with_curves
+from bridge.eval.metrics import standardise
 from bridge.music import MusicRequest
 from bridge.progress import NEVER_CANCELLED, CancelToken, ProgressFn, no_progress
 from bridge.types import Analysis
@@ -135,8 +137,14 @@ def evaluate_timeline_audio(
     analysis: Analysis, wav_path: str | Path, *, reference_path: str | Path | None = None
 ) -> EvalReport:
     """Measure any audio against this timeline's cuts, length and affect curve."""
+    return _evaluate_timeline(analysis, wav_path, reference_path=reference_path).report
+
+
+def _evaluate_timeline(
+    analysis: Analysis, wav_path: str | Path, *, reference_path: str | Path | None = None
+) -> Evaluation:
     edit = analysis.edit
-    return evaluate(
+    return evaluate_with_curves(
         wav_path,
         cuts_s=[c.time_s for c in analysis.cuts],
         duration_s=edit.duration,
@@ -185,7 +193,7 @@ def build_report(
     """
     out_path = Path(out_path)
     progress("report", 0.0, "measuring the rendered score")
-    ours = evaluate_timeline_audio(analysis, wav_path)
+    ours = _evaluate_timeline(analysis, wav_path)
     cancel.raise_if_cancelled()
     baselines = evaluate_baselines(
         analysis, request, backend=backend, progress=progress, cancel=cancel
@@ -195,13 +203,15 @@ def build_report(
         out_path,
         analysis=analysis,
         wav_path=Path(wav_path),
-        eval_report=ours,
+        eval_report=ours.report,
         baseline_reports=baselines,
         plan_summary=plan_summary,
         figures_dir=out_path.parent,
+        # the figures show the beats and intensity the metrics were computed from
+        measured=_Measured(ours.beats_s, ours.intensity) if ours.intensity is not None else None,
     )
     progress("report", 1.0, REPORT_NAME)
-    numbers = ours.to_dict()
+    numbers = ours.report.to_dict()
     return out_path, {key: numbers[key] for key in MAIN_METRICS}
 
 
@@ -257,12 +267,6 @@ def _shade_sections(ax, sections, *, label: bool) -> None:
                     fontsize=7.5, color="0.4", clip_on=False)
 
 
-def _zscore(x: np.ndarray) -> np.ndarray:
-    x = np.asarray(x, dtype=np.float64)
-    sd = x.std()
-    return (x - x.mean()) / sd if sd > 1e-9 else x - x.mean()
-
-
 def _affect_figure(analysis: Analysis, measured: _Measured, sections, path: Path) -> bytes:
     """Top: the target valence/arousal with cuts. Bottom: arousal vs measured intensity."""
     curve = analysis.affect
@@ -287,9 +291,9 @@ def _affect_figure(analysis: Analysis, measured: _Measured, sections, path: Path
 
     # Both curves z-scored: the claim is about shape (does the music rise where the
     # picture does), which is what the Pearson r in the metrics table measures.
-    bottom.plot(t, _zscore(curve.arousal), color="#c0392b", lw=1.6, alpha=0.55,
+    bottom.plot(t, standardise(curve.arousal), color="#c0392b", lw=1.6, alpha=0.55,
                 label="arousal target (z-score)")
-    bottom.plot(t, _zscore(measured.intensity), color="#1e8449", lw=2,
+    bottom.plot(t, standardise(measured.intensity), color="#1e8449", lw=2,
                 label="music intensity, measured (z-score)")
     bottom.set_ylabel("standardised", fontsize=9)
     bottom.set_xlabel("timeline time (s)", fontsize=9)
@@ -467,14 +471,19 @@ def write_report(
     baseline_reports: dict[str, EvalReport],
     plan_summary: dict,
     figures_dir: Path,
+    measured: _Measured | None = None,
 ) -> Path:
-    """Write report.html with its figures as inline PNGs, and the PNGs into `figures_dir`."""
+    """Write report.html with its figures as inline PNGs, and the PNGs into `figures_dir`.
+
+    The figures' beats and intensity are measured from `wav_path` unless given.
+    """
     out_path = Path(out_path)
     figures_dir = Path(figures_dir)
     figures_dir.mkdir(parents=True, exist_ok=True)
     edit = analysis.edit
     sections = list(plan_summary.get("sections") or [])
-    measured = _measure(analysis, Path(wav_path))
+    if measured is None:
+        measured = _measure(analysis, Path(wav_path))
     affect_png = _affect_figure(analysis, measured, sections,
                                 figures_dir / FIGURE_NAMES["affect"])
     alignment_png = _alignment_figure(analysis, measured, figures_dir / FIGURE_NAMES["alignment"])

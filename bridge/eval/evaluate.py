@@ -70,6 +70,15 @@ def _follow(target, measured: np.ndarray) -> tuple[float, float]:
     )
 
 
+@dataclass(frozen=True, eq=False)
+class Evaluation:
+    """An `EvalReport` plus the curves behind it, for figures that show what was measured."""
+
+    report: EvalReport
+    beats_s: np.ndarray  # detected beat times
+    intensity: np.ndarray | None  # per hop, as compared with arousal; None without arousal
+
+
 def evaluate(
     audio_path: str | Path,
     *,
@@ -84,6 +93,27 @@ def evaluate(
     style_window_s: float = 30.0,
 ) -> EvalReport:
     """Measure a rendered soundtrack against its timeline (see DESIGN "Quality measures")."""
+    return evaluate_with_curves(
+        audio_path, cuts_s=cuts_s, duration_s=duration_s, frame_s=frame_s, arousal=arousal,
+        valence=valence, hop_s=hop_s, reference_path=reference_path, sr=sr,
+        style_window_s=style_window_s,
+    ).report
+
+
+def evaluate_with_curves(
+    audio_path: str | Path,
+    *,
+    cuts_s,
+    duration_s: float | Fraction,
+    frame_s: float,
+    arousal=None,
+    valence=None,
+    hop_s: float = 1.0,
+    reference_path: str | Path | None = None,
+    sr: int = 22050,
+    style_window_s: float = 30.0,
+) -> Evaluation:
+    """`evaluate`, keeping the detected beats and the intensity curve."""
     t0 = time.perf_counter()
     data, native_sr = audio_io.read_native(audio_path)
     loud = loudness(data, native_sr)
@@ -114,9 +144,10 @@ def evaluate(
     chord_1s = metrics.chord_at_cut(cuts, changes, tol_s=1.0)
 
     ar_r = ar_c = va_r = va_c = NAN
+    intensity = None
     if arousal is not None and len(arousal) >= 2:
-        measured = analyse.intensity_curve(y, sr, hop_s=hop_s, n=len(arousal), feats=feats)
-        ar_r, ar_c = _follow(arousal, measured)
+        intensity = analyse.intensity_curve(y, sr, hop_s=hop_s, n=len(arousal), feats=feats)
+        ar_r, ar_c = _follow(arousal, intensity)
     if valence is not None and len(valence) >= 2:
         measured = analyse.valence_proxy_curve(y, sr, hop_s=hop_s, n=len(valence), feats=feats)
         va_r, va_c = _follow(valence, measured)
@@ -128,7 +159,7 @@ def evaluate(
         ref = audio_io.load_audio(reference_path, sr=sr)
         bhs, bcs = metrics.beat_hit_coverage(beats, analyse.detect_beats(ref.y, sr))
 
-    return EvalReport(
+    report = EvalReport(
         duration_s=audio.native_duration_s,
         analysis_s=time.perf_counter() - t0,
         n_cuts=int(cuts.size),
@@ -155,3 +186,4 @@ def evaluate(
         bhs=bhs,
         bcs=bcs,
     )
+    return Evaluation(report, beats, intensity)

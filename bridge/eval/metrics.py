@@ -123,12 +123,18 @@ def beat_hit_coverage(
     return bhs, bcs
 
 
-def pearson(a, b) -> float:
-    """Pearson correlation; nan when either series is constant or shorter than 2."""
+def _paired(a, b) -> tuple[np.ndarray, np.ndarray]:
+    """Two series as flat float64 arrays of one length (ValueError otherwise)."""
     x = np.asarray(a, dtype=np.float64).ravel()
     y = np.asarray(b, dtype=np.float64).ravel()
     if x.size != y.size:
         raise ValueError(f"series lengths differ: {x.size} vs {y.size}")
+    return x, y
+
+
+def pearson(a, b) -> float:
+    """Pearson correlation; nan when either series is constant or shorter than 2."""
+    x, y = _paired(a, b)
     if x.size < 2:
         return float("nan")
     x = x - x.mean()
@@ -145,10 +151,7 @@ def ccc(a, b) -> float:
     music's floor-standardised intensity (`standardise`): there CCC falls below r when the
     music follows the shape only by an imperceptible amount.
     """
-    x = np.asarray(a, dtype=np.float64).ravel()
-    y = np.asarray(b, dtype=np.float64).ravel()
-    if x.size != y.size:
-        raise ValueError(f"series lengths differ: {x.size} vs {y.size}")
+    x, y = _paired(a, b)
     if x.size < 2:
         return float("nan")
     cov = np.mean((x - x.mean()) * (y - y.mean()))
