@@ -371,33 +371,23 @@ def build_chords(
             )
         if len(slots) >= 2:
             if j + 1 == final_unit:
-                pcs = _cadence_pcs(tonic_pc=tonic_pc, mode=next_mode, kind=cadence)
+                role, pcs = "cadence", _cadence_pcs(tonic_pc=tonic_pc, mode=next_mode, kind=cadence)
                 degree = 4 if cadence == "authentic" else 3
-                chords.append(
-                    _chord(
-                        tonic_pc=tonic_pc,
-                        mode=next_mode,
-                        degree=degree,
-                        role="cadence",
-                        section=sec,
-                        beats=slots[-1],
-                        tempo=tempo,
-                        pcs=pcs,
-                    )
-                )
             else:
+                role, pcs = "approach", None
                 degree = _approach_degree(tonic_pc=tonic_pc, mode=next_mode, target=targets[j + 1])
-                chords.append(
-                    _chord(
-                        tonic_pc=tonic_pc,
-                        mode=next_mode,
-                        degree=degree,
-                        role="approach",
-                        section=sec,
-                        beats=slots[-1],
-                        tempo=tempo,
-                    )
+            chords.append(
+                _chord(
+                    tonic_pc=tonic_pc,
+                    mode=next_mode,
+                    degree=degree,
+                    role=role,
+                    section=sec,
+                    beats=slots[-1],
+                    tempo=tempo,
+                    pcs=pcs,
                 )
+            )
     return tuple(_merge_repeats(chords, anchor_beats={u[0] for u in units}))
 
 

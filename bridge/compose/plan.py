@@ -97,14 +97,10 @@ class MusicPlan:
         return key_name(tonic_pc=self.tonic_pc, mode=self.sections[0].mode)
 
     def chord_at_beat(self, beat: float) -> Chord:
-        starts = [c.start_beat for c in self.chords]
-        i = int(np.searchsorted(starts, beat, side="right")) - 1
-        return self.chords[max(i, 0)]
+        return _at_beat(self.chords, beat)
 
     def section_at_beat(self, beat: float) -> Section:
-        starts = [s.start_beat for s in self.sections]
-        i = int(np.searchsorted(starts, beat, side="right")) - 1
-        return self.sections[max(i, 0)]
+        return _at_beat(self.sections, beat)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -165,6 +161,12 @@ class MusicPlan:
         }
 
 
+def _at_beat(items: Sequence[Any], beat: float) -> Any:
+    """The chord or section sounding at ``beat``: the last one starting at or before it."""
+    i = int(np.searchsorted([x.start_beat for x in items], beat, side="right")) - 1
+    return items[max(i, 0)]
+
+
 def affect_functions(curve: AffectCurve) -> tuple[Callable, Callable]:
     """(valence_at, arousal_at) callables over record time; neutral when the curve is empty."""
     if len(curve) == 0:
@@ -217,7 +219,6 @@ def plan_statements(
 ) -> tuple[MotifStatement, ...]:
     """The motif at each section's first bar, then every 2 bars (every 4 when calm), varied."""
     bar_starts = [int(b) for b in tempo.bar_start_beats]
-    chord_starts = [c.start_beat for c in chords]
     out = []
     for sec in sections:
         period = 4 if sec.intensity < 0.35 else 2
@@ -227,7 +228,7 @@ def plan_statements(
             if b + length > final_beat:
                 break
             variation = _variation_for(intensity=sec.intensity, rng=rng, first=(k == 0))
-            chord = chords[int(np.searchsorted(chord_starts, b, side="right")) - 1]
+            chord = _at_beat(chords, b)
             base = 0 if variation == "original" else chord.degree
             out.append(
                 MotifStatement(

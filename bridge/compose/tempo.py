@@ -14,6 +14,7 @@ steady tempo, and the arousal inside it is followed by dynamics rather than by t
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 from collections.abc import Callable, Sequence
@@ -100,9 +101,11 @@ class TempoMap:
         """Beat index of each anchor (the start beat of every segment after the first)."""
         return tuple(seg.start_beat for seg in self.segments[1:])
 
-    @property
+    @functools.cached_property
     def grid_s(self) -> np.ndarray:
-        """Beat times plus the end of the timeline: beat b spans grid_s[b]..grid_s[b+1]."""
+        """Beat times plus the end of the timeline: beat b spans grid_s[b]..grid_s[b+1].
+
+        Cached: harmony reads it once per chord; the map is frozen, so it never changes."""
         return np.append(self.beat_times_s, self.duration_s)
 
     @property
