@@ -6,8 +6,8 @@ timeline, ask the local bridge to analyse or score it, then import the result. N
 happens in Resolve.
 
 This file runs inside Resolve's own Python, so it uses the standard library only, plus the
-bridge's standard-library HTTP client (``scorebridge_client.py``, a copy of
-``bridge/client.py`` that ``scorebridge install-resolve`` puts next to this file). When the
+bridge's standard-library HTTP client (``bridge/client.py`` with ``config``/``errors``, the
+subset of the package that ``scorebridge install-resolve`` puts next to this file). When the
 full ``bridge`` package and grpcio happen to import in Resolve's Python, the gRPC client is
 used instead; both speak the same JSON-shaped events.
 

@@ -11,9 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
-
-# Fixture builders shared with the gRPC tests (same folder, collected by pytest as well).
-from test_server import STAGES, check_event_order, make_timeline
+from bridge_fixtures import STAGES, check_event_order, make_timeline
 
 from bridge.client import HttpBridgeClient, RemoteError
 from bridge.config import ScoreOptions

@@ -2,51 +2,25 @@
 
 from __future__ import annotations
 
-import itertools
 import json
-import threading
 import time
-from fractions import Fraction
 from pathlib import Path
 
 import grpc
 import pytest
+from bridge_fixtures import SLOW, check_event_order, first_event, make_timeline, run_in_thread
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
 from bridge.client import BridgeClient, RemoteError
 from bridge.config import ScoreOptions
 from bridge.jobs import JobManager
-from bridge.media.synth import SceneSpec, encode_scenes
 from bridge.server.app import build_server, set_serving, start_bridge
 from bridge.server.gen.scorebridge.v1 import bridge_pb2 as pb
 from bridge.server.gen.scorebridge.v1 import bridge_pb2_grpc as pb_grpc
-from bridge.timeline.build import ShotSpec, write_timeline
 
 pytestmark = pytest.mark.timeout(300)
 
-STAGES = ["queued", "timeline", "picture", "cuts", "affect", "style", "compose", "render",
-          "export"]
-# Picture samples per second for the jobs that must still be running when the test acts:
-# at 30 Hz the affect stage of the 15 s timeline takes a couple of seconds here.
-SLOW = ScoreOptions(analysis_rate_hz=30)
 CANCEL_BOUND_S = 2.0  # from CancelJob to the end of the job's stream
-
-
-def make_timeline(folder: Path, *, shot_s: float, shots: int) -> Path:
-    """A tiny H.264 file of solid scenes and an OTIO timeline cutting it at scene changes."""
-    folder.mkdir(parents=True, exist_ok=True)
-    colours = [(200, 30, 30), (20, 20, 200), (20, 180, 40), (230, 200, 40)]
-    encode_scenes(
-        folder / "media.mp4",
-        [SceneSpec(shot_s, background=colours[i % 4], shapes=2, speed_px_s=40 * (i + 1),
-                   audio="tone" if i % 2 else "noise") for i in range(shots)],
-        width=160, height=96, rate=Fraction(25),
-    )
-    return write_timeline(
-        folder / "cut.otio", name="cut", rate=Fraction(25),
-        shots=[ShotSpec(folder / "media.mp4", seconds=shot_s, media_start_s=i * shot_s)
-               for i in range(shots)],
-    )
 
 
 @pytest.fixture(scope="module")
@@ -74,21 +48,6 @@ def client(bridge):
         yield c
 
 
-def check_event_order(events: list[dict]) -> None:
-    """Stages in pipeline order, fractions non-decreasing within a stage, result last."""
-    progress = [e["progress"] for e in events if "progress" in e]
-    assert progress[0]["stage"] == "queued"
-    ranks = [STAGES.index(p["stage"]) for p in progress]  # ValueError on an unknown stage
-    assert ranks == sorted(ranks), [p["stage"] for p in progress]
-    for a, b in itertools.pairwise(progress):
-        if a["stage"] == b["stage"]:
-            assert b["fraction"] >= a["fraction"], (a, b)
-        assert 0.0 <= b["fraction"] <= 1.0
-    assert all("progress" in e for e in events[:-1])
-    assert "analysis" in events[-1] or "score" in events[-1]
-    assert len({e["job_id"] for e in events}) == 1
-
-
 def health_status(address: str) -> int:
     with grpc.insecure_channel(address) as channel:
         stub = health_pb2_grpc.HealthStub(channel)
@@ -97,34 +56,6 @@ def health_status(address: str) -> int:
 
 SERVING = health_pb2.HealthCheckResponse.SERVING
 NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
-
-
-def run_in_thread(fn, *args, **kwargs):
-    """Start fn in a thread; return a dict that receives "result" or "error"."""
-    box: dict = {}
-
-    def target():
-        try:
-            box["result"] = fn(*args, **kwargs)
-        except BaseException as exc:  # the test inspects it
-            box["error"] = exc
-
-    box["thread"] = threading.Thread(target=target, daemon=True)
-    box["thread"].start()
-    return box
-
-
-def first_event(stage: str):
-    """An on_event callback and an Event set (with the job id) at the first `stage` event."""
-    seen = threading.Event()
-    ids: list[str] = []
-
-    def on_event(event: dict) -> None:
-        ids.append(event["job_id"])
-        if event.get("progress", {}).get("stage") == stage:
-            seen.set()
-
-    return on_event, seen, ids
 
 
 # ---------------------------------------------------------------- round trips

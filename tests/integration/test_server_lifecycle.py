@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
-from test_server import SLOW, first_event, make_timeline, run_in_thread
+from bridge_fixtures import SLOW, first_event, make_timeline, run_in_thread
 
 from bridge.client import BridgeClient, HttpBridgeClient, RemoteError
 
