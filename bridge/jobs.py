@@ -18,10 +18,8 @@ from __future__ import annotations
 import enum
 import json
 import logging
-import os
 import queue
 import shutil
-import tempfile
 import threading
 import time
 import traceback
@@ -32,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from bridge.errors import BridgeError, CancelledError
+from bridge.outputs import write_text_atomic
 from bridge.progress import CancelToken, ProgressFn
 
 log = logging.getLogger(__name__)
@@ -337,15 +336,3 @@ class JobManager:
                 job._events.append(JobEvent(job.id, error=job.error))
                 write_text_atomic(path, json.dumps(job.to_record(), indent=1))
             self._jobs[job.id] = job
-
-
-def write_text_atomic(path: Path, text: str) -> None:
-    """Write via a temporary file in the same folder and rename: readers never see half."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

@@ -1,7 +1,9 @@
-"""All-or-nothing output folders.
+"""All-or-nothing outputs: single files and whole output folders.
 
-A job writes every file into a hidden staging folder inside the destination; only when the
-whole job has succeeded are the files renamed into place. A failed or cancelled job removes
+`atomic_write` writes one file through a temp file beside it and renames it into place, so
+readers never see half a file. A whole job writes every file into a hidden staging folder
+inside the destination; only when the whole job has succeeded are the files renamed into
+place. A failed or cancelled job removes
 the staging folder, so the destination never holds a half-written set.
 """
 
@@ -10,11 +12,33 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import IO
 
 from bridge.errors import BridgeError
+
+
+def atomic_write(path: str | Path, write: Callable[[IO[bytes]], None]) -> Path:
+    """Write through a temp file in the same folder, then rename into place."""
+    path = Path(path)
+    try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as err:
+        raise BridgeError(f"cannot write here: {err.strerror}", path=path) from err
+    try:
+        with os.fdopen(fd, "wb") as f:
+            write(f)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def write_text_atomic(path: str | Path, text: str) -> Path:
+    return atomic_write(path, lambda f: f.write(text.encode("utf-8")))
 
 
 class StagedOutputs:

@@ -22,12 +22,12 @@ from typing import Any
 
 import numpy as np
 
-from bridge.affect.outputs import atomic_write
 from bridge.baselines import BASELINES, render_baseline
 from bridge.eval import EvalReport
 from bridge.eval.evaluate import Evaluation, evaluate_with_curves
 from bridge.eval.metrics import standardise
 from bridge.music import MusicRequest
+from bridge.outputs import atomic_write
 from bridge.progress import NEVER_CANCELLED, CancelToken, ProgressFn, no_progress
 from bridge.types import Analysis
 

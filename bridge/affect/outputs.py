@@ -5,16 +5,13 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
-import tempfile
-from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
-from typing import IO
 
 import numpy as np
 
-from bridge.errors import BridgeError, UnsupportedFormatError
+from bridge.errors import UnsupportedFormatError
+from bridge.outputs import atomic_write
 from bridge.types import AffectCurve, AffectMarker, Cut, Edit
 
 JSON_FORMAT = "scorebridge.affect"
@@ -25,23 +22,6 @@ _DPI = 100
 
 class UnreadableAffectError(UnsupportedFormatError):
     """A file that should hold an affect curve does not (wrong format, fields or lengths)."""
-
-
-def atomic_write(path: str | Path, write: Callable[[IO[bytes]], None]) -> Path:
-    """Write through a temp file in the same folder, then rename into place."""
-    path = Path(path)
-    try:
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    except OSError as err:
-        raise BridgeError(f"cannot write here: {err.strerror}", path=path) from err
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
 
 
 def write_affect_csv(curve: AffectCurve, path: str | Path) -> Path:

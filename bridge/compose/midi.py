@@ -9,8 +9,6 @@ channel 10 (index 9), the others on their own channels with a GM program change.
 
 from __future__ import annotations
 
-import contextlib
-import os
 from pathlib import Path
 
 import mido
@@ -19,6 +17,7 @@ import numpy as np
 from bridge.compose.plan import MusicPlan
 from bridge.compose.theory import BRIGHT_MODES, PITCH_NAMES
 from bridge.errors import BridgeError, InvalidOptionError
+from bridge.outputs import atomic_write
 from bridge.types import Arrangement
 
 TICKS_PER_BEAT = 960
@@ -163,12 +162,8 @@ def write_midi(
             events.append((off, 2, _msg("note_off", channel=channel, note=note.pitch, velocity=0)))
         midi.tracks.append(_to_track(events))
 
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        midi.save(filename=str(tmp))
-        os.replace(tmp, path)
+        atomic_write(path, lambda f: midi.save(file=f))
     except OSError as err:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
         raise BridgeError(f"cannot write the MIDI file: {err.strerror or err}", path=path) from err
     return path

@@ -15,7 +15,7 @@ import secrets
 import stat
 from pathlib import Path
 
-from bridge.jobs import write_text_atomic
+from bridge.outputs import write_text_atomic
 
 log = logging.getLogger(__name__)
 

@@ -18,7 +18,8 @@ from typing import Any
 
 from bridge.config import ScoreOptions
 from bridge.errors import BridgeError, InvalidOptionError, UnreadableTimelineError
-from bridge.jobs import Job, JobManager, write_text_atomic
+from bridge.jobs import Job, JobManager
+from bridge.outputs import write_text_atomic
 from bridge.progress import CancelToken, ProgressFn
 from bridge.server import convert, status
 from bridge.server.gen.scorebridge.v1 import bridge_pb2 as pb

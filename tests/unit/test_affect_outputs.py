@@ -13,13 +13,13 @@ from PIL import Image
 from bridge.affect.markers import affect_markers, colour, quadrant
 from bridge.affect.outputs import (
     UnreadableAffectError,
-    atomic_write,
     plot_affect_png,
     read_affect_json,
     write_affect_csv,
     write_affect_json,
 )
 from bridge.errors import BridgeError, InvalidOptionError
+from bridge.outputs import atomic_write
 from bridge.types import AffectCurve, Clip, Cut, Edit
 
 
