@@ -161,6 +161,11 @@ class ShotPicture:
         return len(self.media_times_s)
 
 
+def readable(clip: Clip) -> bool:
+    """True when the clip points at a file that exists (decodability is found out later)."""
+    return clip.media_path is not None and not clip.media_missing and clip.media_path.is_file()
+
+
 def media_range(clip: Clip) -> tuple[float, float]:
     """The media-time interval a clip shows (reversed clips included), from 0 at the least."""
     a = clip.media_time(clip.record_start_s)
@@ -182,7 +187,7 @@ def _empty(shot: Clip, problem: str) -> ShotPicture:
 def measure_shot(shot: Clip, *, rate_hz: float = 2.0, width: int = 160,
                  cancel: CancelToken = NEVER_CANCELLED) -> ShotPicture:
     """Sample one shot's media once and measure every frame; never raises for bad media."""
-    if shot.media_path is None or shot.media_missing or not shot.media_path.is_file():
+    if not readable(shot):
         return _empty(shot, MEDIA_MISSING)
     freeze = abs(shot.speed) < 1e-6
     start_s, end_s = media_range(shot)

@@ -15,7 +15,6 @@ from typing import Protocol
 from bridge.affect.heuristic import HeuristicEstimator
 from bridge.affect.markers import affect_markers
 from bridge.affect.moods import MOODS, apply_hints, mood_va
-from bridge.affect.observe import readable
 from bridge.affect.outputs import (
     plot_affect_png,
     read_affect_json,
@@ -23,7 +22,7 @@ from bridge.affect.outputs import (
     write_affect_json,
 )
 from bridge.errors import InvalidOptionError
-from bridge.picture import ShotPicture
+from bridge.picture import ShotPicture, readable
 from bridge.progress import NEVER_CANCELLED, CancelToken, ProgressFn, no_progress
 from bridge.registry import Registry
 from bridge.types import AffectCurve, Cut, Edit

@@ -15,18 +15,13 @@ import numpy as np
 from bridge import media
 from bridge.affect import features as ft
 from bridge.errors import MissingMediaError, UndecodableMediaError
-from bridge.picture import ShotPicture, media_range, observe_picture, record_time
+from bridge.picture import ShotPicture, media_range, observe_picture, readable, record_time
 from bridge.progress import NEVER_CANCELLED, CancelToken, ProgressFn, no_progress
-from bridge.types import Clip, Cut, Edit
+from bridge.types import Cut, Edit
 
 AUDIO_SR = 16_000
 AUDIO_CHUNK_S = 60.0  # decode long audio clips in pieces so memory stays flat
 STAGE = "affect"
-
-
-def readable(clip: Clip) -> bool:
-    """True when the clip points at a file that exists (decodability is checked later)."""
-    return clip.media_path is not None and not clip.media_missing and clip.media_path.is_file()
 
 
 def observe(edit: Edit, cuts: tuple[Cut, ...] | list[Cut], *, hop_s: float = 1.0,
