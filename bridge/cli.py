@@ -57,7 +57,8 @@ def progress_bars(enabled: bool) -> Iterator[ProgressFn]:
 
 def _options(args: argparse.Namespace) -> ScoreOptions:
     changes = {}
-    for name in ("style", "seed", "stems", "duck_db", "markers", "soundfont", "report"):
+    for name in ("style", "seed", "stems", "duck_db", "markers", "soundfont", "report",
+                 "overwrite"):
         value = getattr(args, name, None)
         if value is not None:
             changes[name] = value
@@ -108,9 +109,9 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         from bridge.outputs import staged_outputs
 
         target = Path(args.json)
-        with staged_outputs(target.parent) as out:
+        with staged_outputs(target.parent, [target.name]) as out:
             out.path(target.name).write_text(json.dumps(summary, indent=2))
-        print(f"wrote {target}")
+        print(f"wrote {out.final(target.name)}")
     return 0
 
 
@@ -120,7 +121,7 @@ def cmd_affect(args: argparse.Namespace) -> int:
     options = _options(args)
     with progress_bars(not args.quiet) as progress:
         analysis = analyze_timeline(args.timeline, options, progress=progress)
-    paths = write_affect_outputs(analysis, args.out)
+    paths = write_affect_outputs(analysis, args.out, overwrite=options.overwrite)
     curve = analysis.affect
     print(f"affect: {len(curve)} values every {curve.hop_s:g} s, style {analysis.style.name}, "
           f"{len(analysis.markers)} markers")
@@ -162,7 +163,8 @@ def cmd_score(args: argparse.Namespace) -> int:
     for warning in result.analysis.warnings:
         print(f"  warning: {warning}")
     written = [result.wav_path, result.midi_path, result.otio_path, result.affect_png]
-    written += [*result.stem_paths.values(), *filter(None, [result.report_path])]
+    written += [*result.stem_paths.values(),
+                *filter(None, [result.report_path, result.manifest_path])]
     for path in written:
         print(f"wrote {path}")
     return 0
@@ -204,6 +206,9 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--style", help="style preset (default: chosen from the affect curve)")
         p.add_argument("--markers", help="sections | peaks | every:N (default sections)")
         p.add_argument("--no-detect", action="store_true", help="edit points only; no detection")
+        p.add_argument("--overwrite", action="store_true", default=None,
+                       help="replace the folder's latest result (only files it wrote) instead "
+                            "of writing the next version (score.v2.wav ...)")
 
     p = add("affect", cmd_affect, "estimate the affect curve; write CSV, JSON, PNG and marked OTIO")
     p.add_argument("timeline")

@@ -133,7 +133,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     if args.json:
         target = args.json.expanduser()
         doc = reports_json(analysis, reports, score=args.score, reference=args.reference)
-        with staged_outputs(target.parent) as out:
+        with staged_outputs(target.parent, [target.name]) as out:
             out.path(target.name).write_text(json.dumps(doc, indent=2))
-        print(f"wrote {target}")
+        print(f"wrote {out.final(target.name)}")
     return 0

@@ -86,15 +86,23 @@ def _write_affect_files(analysis: Analysis, out: StagedOutputs) -> None:
     plot_affect_png(analysis.affect, out.path("affect.png"), edit=analysis.edit, cuts=analysis.cuts)
 
 
-def write_affect_outputs(analysis: Analysis, out_dir: str | Path) -> dict[str, Path]:
-    """affect.csv / .json / .png and a marked copy of the timeline, all or nothing."""
-    with staged_outputs(out_dir) as out:
+AFFECT_NAMES = ("affect.csv", "affect.json", "affect.png")
+
+
+def write_affect_outputs(analysis: Analysis, out_dir: str | Path, *, overwrite: bool = False
+                         ) -> dict[str, Path]:
+    """affect.csv / .json / .png and a marked copy of the timeline, all or nothing.
+
+    Keyed by the plain names; the paths carry the result's version (affect.v2.csv ...)
+    when the folder already held a result.
+    """
+    names = (*AFFECT_NAMES, "affect.otio")
+    with staged_outputs(out_dir, names, kind="affect", overwrite=overwrite) as out:
         _write_affect_files(analysis, out)
         write_marked_timeline(
             analysis.edit.source_path, out.path("affect.otio"), markers=analysis.markers
         )
-        names = ("affect.csv", "affect.json", "affect.png", "affect.otio")
-        return {name: out.final(name) for name in names}
+    return {name: out.final(name) for name in names}
 
 
 def score_timeline(
@@ -116,7 +124,14 @@ def score_timeline(
         duck_db=options.duck_db,
         soundfont=options.soundfont,
     )
-    with staged_outputs(out_dir) as out:
+    names = [WAV_NAME, MIDI_NAME, OTIO_NAME, *AFFECT_NAMES]
+    if options.stems:
+        names.append(STEMS_DIR)
+    if options.report:
+        from bridge.report import REPORT_NAME
+
+        names.append(REPORT_NAME)
+    with staged_outputs(out_dir, names, kind="score", overwrite=options.overwrite) as out:
         music = backend.generate(
             analysis,
             request,
@@ -169,6 +184,8 @@ def score_timeline(
             report_path=report_path,
             plan_summary=dict(music.plan_summary),
             metrics=metrics,
+            manifest_path=out.manifest_path,
+            version=out.version,
         )
     return result
 

@@ -285,3 +285,5 @@ class ScoreResult:
     report_path: Path | None = None
     plan_summary: Mapping[str, Any] = field(default_factory=dict)  # tempo, key, sections
     metrics: Mapping[str, float] = field(default_factory=dict)
+    manifest_path: Path | None = None  # what this result wrote (bridge/outputs.py)
+    version: int = 1  # 1: score.wav, stems/ ...; N: score.vN.wav, stems.vN/ ...

@@ -98,6 +98,8 @@ def score_to_pb(r: ScoreResult) -> pb.ScoreResult:
         stem_paths={role: str(p) for role, p in r.stem_paths.items()},
         result_otio_json=Path(r.otio_path).read_text(encoding="utf-8"),
         metrics={k: float(v) for k, v in r.metrics.items()},
+        manifest_path=str(r.manifest_path) if r.manifest_path else "",
+        version=r.version,
     )
     msg.plan_summary.update(_plain_json(r.plan_summary))
     return msg

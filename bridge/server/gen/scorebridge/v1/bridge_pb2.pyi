@@ -44,7 +44,7 @@ class ScoreRequest(_message.Message):
     def __init__(self, otio_json: _Optional[str] = ..., path: _Optional[str] = ..., options: _Optional[_Union[ScoreOptions, _Mapping]] = ...) -> None: ...
 
 class ScoreOptions(_message.Message):
-    __slots__ = ("style", "seed", "affect_backend", "music_backend", "stems", "duck_db", "markers", "output_dir", "soundfont", "sample_rate", "analysis_rate_hz", "affect_hop_s", "detect_cuts", "report")
+    __slots__ = ("style", "seed", "affect_backend", "music_backend", "stems", "duck_db", "markers", "output_dir", "soundfont", "sample_rate", "analysis_rate_hz", "affect_hop_s", "detect_cuts", "report", "overwrite")
     STYLE_FIELD_NUMBER: _ClassVar[int]
     SEED_FIELD_NUMBER: _ClassVar[int]
     AFFECT_BACKEND_FIELD_NUMBER: _ClassVar[int]
@@ -59,6 +59,7 @@ class ScoreOptions(_message.Message):
     AFFECT_HOP_S_FIELD_NUMBER: _ClassVar[int]
     DETECT_CUTS_FIELD_NUMBER: _ClassVar[int]
     REPORT_FIELD_NUMBER: _ClassVar[int]
+    OVERWRITE_FIELD_NUMBER: _ClassVar[int]
     style: str
     seed: int
     affect_backend: str
@@ -73,7 +74,8 @@ class ScoreOptions(_message.Message):
     affect_hop_s: float
     detect_cuts: bool
     report: bool
-    def __init__(self, style: _Optional[str] = ..., seed: _Optional[int] = ..., affect_backend: _Optional[str] = ..., music_backend: _Optional[str] = ..., stems: _Optional[bool] = ..., duck_db: _Optional[float] = ..., markers: _Optional[str] = ..., output_dir: _Optional[str] = ..., soundfont: _Optional[str] = ..., sample_rate: _Optional[int] = ..., analysis_rate_hz: _Optional[float] = ..., affect_hop_s: _Optional[float] = ..., detect_cuts: _Optional[bool] = ..., report: _Optional[bool] = ...) -> None: ...
+    overwrite: bool
+    def __init__(self, style: _Optional[str] = ..., seed: _Optional[int] = ..., affect_backend: _Optional[str] = ..., music_backend: _Optional[str] = ..., stems: _Optional[bool] = ..., duck_db: _Optional[float] = ..., markers: _Optional[str] = ..., output_dir: _Optional[str] = ..., soundfont: _Optional[str] = ..., sample_rate: _Optional[int] = ..., analysis_rate_hz: _Optional[float] = ..., affect_hop_s: _Optional[float] = ..., detect_cuts: _Optional[bool] = ..., report: _Optional[bool] = ..., overwrite: _Optional[bool] = ...) -> None: ...
 
 class JobRef(_message.Message):
     __slots__ = ("job_id",)
@@ -235,7 +237,7 @@ class AnalyzeResult(_message.Message):
     def __init__(self, timeline_name: _Optional[str] = ..., timeline_path: _Optional[str] = ..., rate: _Optional[str] = ..., duration_s: _Optional[float] = ..., duration_frames: _Optional[int] = ..., start_timecode: _Optional[str] = ..., cuts: _Optional[_Iterable[_Union[Cut, _Mapping]]] = ..., affect: _Optional[_Union[AffectCurve, _Mapping]] = ..., style: _Optional[_Union[Style, _Mapping]] = ..., markers: _Optional[_Iterable[_Union[Marker, _Mapping]]] = ..., warnings: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class ScoreResult(_message.Message):
-    __slots__ = ("analysis", "out_dir", "wav_path", "midi_path", "otio_path", "affect_csv", "affect_json", "affect_png", "report_path", "stem_paths", "result_otio_json", "plan_summary", "metrics")
+    __slots__ = ("analysis", "out_dir", "wav_path", "midi_path", "otio_path", "affect_csv", "affect_json", "affect_png", "report_path", "stem_paths", "result_otio_json", "plan_summary", "metrics", "manifest_path", "version")
     class StemPathsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -263,6 +265,8 @@ class ScoreResult(_message.Message):
     RESULT_OTIO_JSON_FIELD_NUMBER: _ClassVar[int]
     PLAN_SUMMARY_FIELD_NUMBER: _ClassVar[int]
     METRICS_FIELD_NUMBER: _ClassVar[int]
+    MANIFEST_PATH_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
     analysis: AnalyzeResult
     out_dir: str
     wav_path: str
@@ -276,7 +280,9 @@ class ScoreResult(_message.Message):
     result_otio_json: str
     plan_summary: _struct_pb2.Struct
     metrics: _containers.ScalarMap[str, float]
-    def __init__(self, analysis: _Optional[_Union[AnalyzeResult, _Mapping]] = ..., out_dir: _Optional[str] = ..., wav_path: _Optional[str] = ..., midi_path: _Optional[str] = ..., otio_path: _Optional[str] = ..., affect_csv: _Optional[str] = ..., affect_json: _Optional[str] = ..., affect_png: _Optional[str] = ..., report_path: _Optional[str] = ..., stem_paths: _Optional[_Mapping[str, str]] = ..., result_otio_json: _Optional[str] = ..., plan_summary: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., metrics: _Optional[_Mapping[str, float]] = ...) -> None: ...
+    manifest_path: str
+    version: int
+    def __init__(self, analysis: _Optional[_Union[AnalyzeResult, _Mapping]] = ..., out_dir: _Optional[str] = ..., wav_path: _Optional[str] = ..., midi_path: _Optional[str] = ..., otio_path: _Optional[str] = ..., affect_csv: _Optional[str] = ..., affect_json: _Optional[str] = ..., affect_png: _Optional[str] = ..., report_path: _Optional[str] = ..., stem_paths: _Optional[_Mapping[str, str]] = ..., result_otio_json: _Optional[str] = ..., plan_summary: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., metrics: _Optional[_Mapping[str, float]] = ..., manifest_path: _Optional[str] = ..., version: _Optional[int] = ...) -> None: ...
 
 class Job(_message.Message):
     __slots__ = ("job_id", "kind", "state", "created_unix", "started_unix", "finished_unix", "last_progress", "source", "analysis", "score", "error")
