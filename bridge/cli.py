@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -140,7 +142,10 @@ def cmd_score(args: argparse.Namespace) -> int:
         from bridge.server.commands import score_via_server
 
         with progress_bars(not args.quiet) as progress:
-            result = score_via_server(args.server, args.timeline, args.out, options, progress)
+            result = score_via_server(args.server, args.timeline, args.out, options, progress,
+                                      token_file=getattr(args, "token_file", None),
+                                      tls_ca=getattr(args, "tls_ca", None),
+                                      tls_pin=getattr(args, "tls_pin", None))
         print(json.dumps(result, indent=2))
         return 0
 
@@ -181,6 +186,15 @@ def cmd_backends(args: argparse.Namespace) -> int:
 
 
 # ---------------------------------------------------------------- parser
+
+
+def _add_client_arguments(parser: argparse.ArgumentParser) -> None:
+    try:
+        from bridge.server.commands import add_client_arguments
+    except ImportError:  # no grpc here: only --server is known, and it will say why
+        parser.add_argument("--server", metavar="ADDR", help="use a running bridge")
+        return
+    add_client_arguments(parser)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -224,7 +238,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--duck", dest="duck_db", type=float, help="lower music under dialogue by DB")
     p.add_argument("--soundfont", type=Path, help=".sf2/.sf3 file (default: system GM SoundFont)")
     p.add_argument("--report", action="store_true", default=None, help="write report.html")
-    p.add_argument("--server", metavar="ADDR", help="use a running bridge, e.g. 127.0.0.1:50051")
+    _add_client_arguments(p)
 
     add("backends", cmd_backends, "list affect estimators and music backends, and what is missing")
 
@@ -242,9 +256,19 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, handled like Ctrl-C: staged outputs are removed and a remote job cancelled."""
+
+
+def _on_sigterm(_signum, _frame) -> None:
+    raise Terminated()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _on_sigterm)  # `serve` installs its own while it runs
     try:
         return args.func(args)
     except BridgeError as err:
@@ -252,6 +276,9 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"scorebridge: error: {err}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except Terminated:
+        print("scorebridge: terminated; nothing was written", file=sys.stderr)
+        return 128 + signal.SIGTERM
     except KeyboardInterrupt:
         print("scorebridge: interrupted", file=sys.stderr)
         return 130

@@ -17,6 +17,7 @@ client uses only the standard library, and this module imports grpc only inside
 from __future__ import annotations
 
 import json
+import os
 import time
 import urllib.error
 import urllib.request
@@ -135,20 +136,47 @@ class _ClientBase:
 
 
 class BridgeClient(_ClientBase):
-    """gRPC client. ``address`` is host:port, e.g. "127.0.0.1:50051"."""
+    """gRPC client. ``address`` is host:port, e.g. "127.0.0.1:50051".
 
-    def __init__(self, address: str = "127.0.0.1:50051") -> None:
+    Every call but health carries the bridge's token: ``token``, else the one in
+    ``token_file``, else the local install's (the config folder), if there is one. For a
+    bridge serving TLS give ``tls_ca`` (a PEM file to trust; it may be the server's own
+    certificate) or ``tls_pin`` (the fingerprint ``serve`` printed).
+    """
+
+    def __init__(self, address: str = "127.0.0.1:50051", *, token: str | None = None,
+                 token_file: str | Path | None = None, tls_ca: str | Path | None = None,
+                 tls_pin: str | None = None) -> None:
         import grpc  # only here: the HTTP client must work without grpcio
 
+        from bridge.local_config import read_token_file, token_path
         from bridge.server.gen.scorebridge.v1 import bridge_pb2, bridge_pb2_grpc
 
         self.address = address
         self._grpc = grpc
         self._pb = bridge_pb2
-        self._channel = grpc.insecure_channel(address, options=[
+        if token is None:
+            if token_file is not None:
+                token = read_token_file(token_file)
+            elif os.path.lexists(token_path()):
+                token = read_token_file(token_path())
+        self._metadata = (("authorization", f"Bearer {token}"),) if token else ()
+        options = [
             ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
             ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
-        ])
+        ]
+        if tls_pin or tls_ca:
+            from bridge.server.tls import pinned_root, read_ca
+
+            if tls_pin:
+                root, name = pinned_root(address, tls_pin)
+                options.append(("grpc.ssl_target_name_override", name))
+            else:
+                root = read_ca(tls_ca)
+            self._channel = grpc.secure_channel(
+                address, grpc.ssl_channel_credentials(root_certificates=root), options=options)
+        else:
+            self._channel = grpc.insecure_channel(address, options=options)
         self._stub = bridge_pb2_grpc.BridgeStub(self._channel)
         self._requests = {
             "AnalyzeTimeline": bridge_pb2.AnalyzeRequest,
@@ -159,6 +187,17 @@ class BridgeClient(_ClientBase):
             "ListJobs": bridge_pb2.ListJobsRequest,
             "ListBackends": bridge_pb2.ListBackendsRequest,
         }
+
+    @classmethod
+    def from_config(cls, config_dir: str | Path | None = None) -> BridgeClient:
+        """The bridge that bridge.json in the config folder names, with its token and pin."""
+        from bridge.local_config import read_endpoint, token_path
+
+        endpoint = read_endpoint(config_dir)
+        if not endpoint.get("grpc"):
+            raise RemoteError("UNAVAILABLE", "no bridge is running for this config folder")
+        return cls(endpoint["grpc"], token_file=token_path(config_dir),
+                   tls_pin=endpoint.get("tls_fingerprint") or None)
 
     def close(self) -> None:
         self._channel.close()
@@ -215,12 +254,13 @@ class BridgeClient(_ClientBase):
 
     def _call(self, method: str, body: dict) -> dict:
         try:
-            return self._to_dict(getattr(self._stub, method)(self._request(method, body)))
+            return self._to_dict(getattr(self._stub, method)(self._request(method, body),
+                                                             metadata=self._metadata))
         except self._grpc.RpcError as err:
             raise self._error(err) from None
 
     def _stream(self, method: str, body: dict) -> Iterator[dict]:
-        call = getattr(self._stub, method)(self._request(method, body))
+        call = getattr(self._stub, method)(self._request(method, body), metadata=self._metadata)
         try:
             for msg in call:
                 yield self._to_dict(msg)
@@ -241,12 +281,12 @@ class HttpBridgeClient(_ClientBase):
     @classmethod
     def from_config(cls, config_dir: str | Path | None = None) -> HttpBridgeClient:
         """The bridge the endpoint file in the config folder names, with its token."""
-        from bridge.server.auth import ENDPOINT_FILE, TOKEN_FILE
-        from bridge.server.auth import config_dir as find_dir
+        from bridge.local_config import read_endpoint, read_token_file, token_path
 
-        folder = find_dir(config_dir)
-        endpoint = json.loads((folder / ENDPOINT_FILE).read_text())
-        return cls(endpoint["http"], (folder / TOKEN_FILE).read_text().strip())
+        endpoint = read_endpoint(config_dir)
+        if not endpoint.get("http"):
+            raise RemoteError("UNAVAILABLE", "no bridge is running for this config folder")
+        return cls(endpoint["http"], read_token_file(token_path(config_dir)))
 
     def wait_ready(self, timeout_s: float = 10.0) -> None:
         deadline = time.monotonic() + timeout_s

@@ -8,6 +8,7 @@ from pathlib import Path
 from bridge.errors import InvalidOptionError
 
 MARKER_DENSITIES = ("sections", "peaks")  # plus "every:N" (seconds)
+MIN_MARKER_EVERY_S = 0.1  # finer than the affect curve itself says nothing more
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,9 @@ class ScoreOptions:
                 ok = False
             if not ok:
                 raise bad("markers", f"{self.markers!r}: use sections, peaks or every:N")
+            if float(every.rstrip("s")) < MIN_MARKER_EVERY_S:
+                raise bad("markers", f"{self.markers!r}: N must be at least "
+                                     f"{MIN_MARKER_EVERY_S} s")
         if self.soundfont is not None and not Path(self.soundfont).is_file():
             raise bad("soundfont", f"no SoundFont file at {self.soundfont}")
         return self

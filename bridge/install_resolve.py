@@ -59,14 +59,17 @@ def _library_sources() -> dict[Path, str]:
     """What the entry scripts import, and where each goes inside the library folder.
 
     ``bridge/__init__.py`` imports only config and errors (the pipeline loads lazily), and
-    ``bridge/client.py`` imports grpc only inside the gRPC client, so these four files make
-    a working ``bridge.client.HttpBridgeClient`` with the standard library alone.
+    ``bridge/client.py`` imports grpc only inside the gRPC client, so these files make a
+    working ``bridge.client.HttpBridgeClient`` with the standard library alone;
+    ``bridge/local_config.py`` is where the plugin finds the config folder, token and
+    bridge.json, by the same rule as the bridge.
     """
     package = REPO_ROOT / "bridge"
     return {
         PLUGIN_DIR / "scorebridge_resolve.py": "scorebridge_resolve.py",
         **{package / name: f"bridge/{name}"
-           for name in ("__init__.py", "client.py", "config.py", "errors.py")},
+           for name in ("__init__.py", "client.py", "config.py", "errors.py",
+                        "local_config.py")},
     }
 
 

@@ -10,6 +10,12 @@ A job's work function gets ``(progress, cancel, workdir)`` and returns a JSON-ab
 ``workdir`` is ``root/<job_id>/work``, the place for inputs and default outputs; when a job
 fails or is cancelled the folder is removed, so no partial output survives it.
 
+Bounded over time: finished jobs are pruned (the newest ``keep_last`` are kept, none older
+than ``keep_days``), and records are read from disk only when a caller asks for them, so
+neither start-up time nor memory grows with the history. A job's folder holds a
+``.live-<pid>`` marker while it is unfinished; at start a marker whose process is gone
+means the job was interrupted: it is marked so and its partial files are removed.
+
 Pure Python on purpose (no grpc): the server maps :class:`JobError.kind` to status codes.
 """
 
@@ -18,19 +24,22 @@ from __future__ import annotations
 import enum
 import json
 import logging
+import os
 import queue
+import re
 import shutil
 import threading
 import time
 import traceback
 import uuid
+from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from bridge.errors import BridgeError, CancelledError
-from bridge.outputs import write_text_atomic
+from bridge.outputs import remove_stale_staging, write_text_atomic
 from bridge.progress import CancelToken, ProgressFn
 
 log = logging.getLogger(__name__)
@@ -39,6 +48,14 @@ WorkFn = Callable[[ProgressFn, CancelToken, Path], dict[str, Any]]
 
 JOB_FILE = "job.json"
 WORK_DIR = "work"
+LIVE_PREFIX = ".live-"  # + pid: present while the job is unfinished
+KEEP_LAST = 200  # finished jobs kept (newest first)
+KEEP_DAYS = 30.0  # finished jobs older than this are removed
+MAX_RESULT_BYTES = 16 << 20  # a result's JSON; more is refused (markers/length limits come first)
+_CACHED_RECORDS = 64  # finished jobs held in memory after they were read or ran
+# "20261128-072230123-0a1b2c3d" (the older form has no milliseconds); anything else given
+# as a job id never reaches the file system.
+JOB_ID_RE = re.compile(r"[0-9]{8}-[0-9]{6}(?:[0-9]{3})?-[0-9a-f]{8}")
 
 
 class JobState(enum.StrEnum):
@@ -59,6 +76,10 @@ class QueueFullError(BridgeError):
 
 class UnknownJobError(BridgeError):
     """No job has this id (neither in this run nor persisted by an earlier one)."""
+
+
+class ResultTooLargeError(BridgeError):
+    """A job's result is larger than the bridge keeps (MAX_RESULT_BYTES)."""
 
 
 @dataclass(frozen=True)
@@ -179,18 +200,31 @@ class Job:
 class JobManager:
     """Bounded pool of pipeline jobs with persisted records. See the module docstring."""
 
-    def __init__(self, root: Path, *, workers: int = 1, max_queue: int = 4) -> None:
+    def __init__(self, root: Path, *, workers: int = 1, max_queue: int = 4,
+                 keep_last: int = KEEP_LAST, keep_days: float = KEEP_DAYS) -> None:
         if workers < 1 or max_queue < 0:
             raise ValueError("workers must be >= 1 and max_queue >= 0")
+        if keep_last < 1 or keep_days <= 0:
+            raise BridgeError("keep at least one job, for more than 0 days", field="keep_jobs")
         self.root = Path(root)
-        self.root.mkdir(parents=True, exist_ok=True)
+        try:
+            self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
+            os.chmod(self.root, 0o700)  # records name every user's paths
+        except OSError as err:
+            raise BridgeError(f"cannot use the jobs folder: {err.strerror}", path=self.root
+                              ) from err
         self.workers = workers
         self.max_queue = max_queue
+        self.keep_last = keep_last
+        self.keep_days = keep_days
         self._lock = threading.Lock()
-        self._jobs: dict[str, Job] = {}
+        self._live: dict[str, Job] = {}  # queued or running, in this process
+        self._cache: OrderedDict[str, Job] = OrderedDict()  # finished, least recent first
+        self._finished_ids: set[str] = set()  # on disk; records are read on demand
         self._queue: queue.Queue[Job | None] = queue.Queue()
         self._closed = False
-        self._load_persisted()
+        self._scan()
+        self.prune()
         self._threads = [
             threading.Thread(target=self._worker, name=f"job-worker-{i}", daemon=True)
             for i in range(workers)
@@ -207,17 +241,20 @@ class JobManager:
                 raise QueueFullError("the bridge is shutting down; no new jobs")
             # Count running + queued against workers + max_queue, not the queue alone: a
             # job submitted a moment ago may not have been picked up by a worker yet.
-            active = sum(not j.state.finished for j in self._jobs.values())
+            active = len(self._live)
             if active >= self.workers + self.max_queue:
                 raise QueueFullError(
                     f"{active} jobs already running or queued (limit "
                     f"{self.workers} running + {self.max_queue} queued); try again later"
                 )
-            job_id = time.strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:8]
+            now = time.time()
+            job_id = (time.strftime("%Y%m%d-%H%M%S", time.localtime(now))
+                      + f"{int(now * 1000) % 1000:03d}-" + uuid.uuid4().hex[:8])
             job = Job(id=job_id, kind=kind, request=request or {}, dir=self.root / job_id,
                       work=work)
             job.workdir.mkdir(parents=True)
-            self._jobs[job_id] = job
+            (job.dir / f"{LIVE_PREFIX}{os.getpid()}").touch()
+            self._live[job_id] = job
             ahead = active
         job._append(JobEvent(job_id, progress=("queued", 0.0, f"{ahead} job(s) ahead")))
         self._persist(job)
@@ -226,16 +263,30 @@ class JobManager:
 
     def get(self, job_id: str) -> Job:
         with self._lock:
-            job = self._jobs.get(job_id)
+            job = self._live.get(job_id) or self._cache.get(job_id)
+            if job is not None:
+                if job_id in self._cache:
+                    self._cache.move_to_end(job_id)
+                return job
+            known = job_id in self._finished_ids
+        job = self._read(job_id) if known else None
         if job is None:
             raise UnknownJobError(f"no job with id {job_id!r}", field="job_id")
         return job
 
-    def list(self) -> list[Job]:
-        """All known jobs, newest first."""
+    def list(self, limit: int = 0) -> list[Job]:
+        """Known jobs, newest first; ``limit`` > 0 reads only that many records."""
         with self._lock:
-            jobs = list(self._jobs.values())
-        return sorted(jobs, key=lambda j: (j.created_unix, j.id), reverse=True)
+            ids = sorted({*self._live, *self._finished_ids}, reverse=True)
+        if limit > 0:
+            ids = ids[:limit]
+        jobs = []
+        for job_id in ids:
+            try:
+                jobs.append(self.get(job_id))
+            except UnknownJobError:  # pruned or unreadable meanwhile
+                continue
+        return jobs
 
     def cancel(self, job_id: str) -> Job:
         """Ask a job to stop. A queued job ends at once; a running one at its next check."""
@@ -249,11 +300,34 @@ class JobManager:
             self._finish(job, error=JobError.from_exception(CancelledError("cancelled")))
         return job
 
+    def prune(self) -> list[str]:
+        """Remove finished jobs beyond ``keep_last`` or older than ``keep_days``.
+
+        Only folders in the jobs root are removed (records and default outputs); files a
+        job wrote into a folder the user named stay. Returns the removed ids.
+        """
+        with self._lock:
+            finished = sorted(self._finished_ids, reverse=True)
+        cutoff = time.time() - self.keep_days * 86400
+        doomed = finished[self.keep_last:]
+        for job_id in finished[: self.keep_last]:
+            try:
+                if (self.root / job_id / JOB_FILE).stat().st_mtime < cutoff:
+                    doomed.append(job_id)
+            except OSError:
+                doomed.append(job_id)
+        for job_id in doomed:
+            with self._lock:
+                self._finished_ids.discard(job_id)
+                self._cache.pop(job_id, None)
+            shutil.rmtree(self.root / job_id, ignore_errors=True)
+        return doomed
+
     def shutdown(self, *, cancel: bool = True, timeout_s: float = 5.0) -> bool:
         """Stop taking jobs, cancel (or drain) the rest; True if every worker ended in time."""
         with self._lock:
             self._closed = True
-            pending = [j for j in self._jobs.values() if not j.state.finished]
+            pending = list(self._live.values())
         if cancel:
             for job in pending:
                 self.cancel(job.id)
@@ -290,6 +364,11 @@ class JobManager:
             job.cancel_token.raise_if_cancelled()
             result = job.work(progress, job.cancel_token, job.workdir)
             job.cancel_token.raise_if_cancelled()  # a cancel that raced the last stage
+            size = len(json.dumps(result))
+            if size > MAX_RESULT_BYTES:
+                raise ResultTooLargeError(
+                    f"the result is {size >> 20} MB; the bridge keeps at most "
+                    f"{MAX_RESULT_BYTES >> 20} MB (fewer markers or a shorter timeline)")
         except BaseException as exc:  # every failure, even a bug, must end the job
             if not isinstance(exc, BridgeError):
                 log.error("job %s crashed:\n%s", job.id, traceback.format_exc())
@@ -313,26 +392,89 @@ class JobManager:
             job.finished_unix = time.time()
             job.work = None  # drop the closure (and whatever request data it holds)
         self._persist(job)
+        for marker in job.dir.glob(f"{LIVE_PREFIX}*"):
+            marker.unlink(missing_ok=True)
+        with self._lock:
+            self._live.pop(job.id, None)
+            self._finished_ids.add(job.id)
+            self._remember(job)
         job._append(JobEvent(job.id, result=result, error=error))
+        if len(self._finished_ids) > self.keep_last:
+            self.prune()
+
+    def _remember(self, job: Job) -> None:
+        """Keep a finished job in the bounded cache (caller holds the lock)."""
+        self._cache[job.id] = job
+        self._cache.move_to_end(job.id)
+        while len(self._cache) > _CACHED_RECORDS:
+            self._cache.popitem(last=False)
 
     def _persist(self, job: Job) -> None:
         with self._lock:
             text = json.dumps(job.to_record(), indent=1)
-        write_text_atomic(job.dir / JOB_FILE, text)
+        write_text_atomic(job.dir / JOB_FILE, text, mode=0o600)
 
-    def _load_persisted(self) -> None:
-        for path in sorted(self.root.glob(f"*/{JOB_FILE}")):
-            try:
-                job = Job.from_record(json.loads(path.read_text()), path.parent)
-            except (OSError, ValueError, KeyError, TypeError) as exc:
-                log.warning("ignoring unreadable job record %s: %s", path, exc)
+    def _read(self, job_id: str) -> Job | None:
+        path = self.root / job_id / JOB_FILE
+        try:
+            job = Job.from_record(json.loads(path.read_text()), path.parent)
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            log.warning("ignoring unreadable job record %s: %s", path, exc)
+            return None
+        if not job.state.finished:  # written by a bridge that stopped before the end
+            self._mark_interrupted(job)
+        with self._lock:
+            self._remember(job)
+        return job
+
+    def _scan(self) -> None:
+        """Index the job folders by name; settle the ones a dead process left unfinished."""
+        try:
+            entries = list(os.scandir(self.root))
+        except OSError as err:
+            raise BridgeError(f"cannot read the jobs folder: {err.strerror}", path=self.root
+                              ) from err
+        for entry in entries:
+            if not JOB_ID_RE.fullmatch(entry.name) or not entry.is_dir(follow_symlinks=False):
                 continue
-            if not job.state.finished:
-                # The bridge stopped without finishing it (crash, kill -9): it cannot resume.
-                job.state = JobState.FAILED
-                job.error = JobError("InternalError", "interrupted: the bridge stopped")
-                job.finished_unix = time.time()
-                shutil.rmtree(job.workdir, ignore_errors=True)
-                job._events.append(JobEvent(job.id, error=job.error))
-                write_text_atomic(path, json.dumps(job.to_record(), indent=1))
-            self._jobs[job.id] = job
+            folder = Path(entry.path)
+            owners = [int(m.name[len(LIVE_PREFIX):]) for m in folder.glob(f"{LIVE_PREFIX}*")
+                      if m.name[len(LIVE_PREFIX):].isdigit()]
+            if any(_pid_alive(pid) for pid in owners):
+                continue  # another running bridge's job (a shared jobs folder)
+            if not (folder / JOB_FILE).exists():
+                if owners:  # died between creating the folder and writing the record
+                    shutil.rmtree(folder, ignore_errors=True)
+                continue
+            if owners:
+                job = self._read(entry.name)  # marks it interrupted and cleans it up
+                if job is None:
+                    continue
+                for marker in folder.glob(f"{LIVE_PREFIX}*"):
+                    marker.unlink(missing_ok=True)
+            self._finished_ids.add(entry.name)
+
+    def _mark_interrupted(self, job: Job) -> None:
+        """The bridge stopped without finishing ``job`` (crash, kill -9): it cannot resume."""
+        job.state = JobState.FAILED
+        job.error = JobError("InternalError", "interrupted: the bridge stopped")
+        job.finished_unix = time.time()
+        shutil.rmtree(job.workdir, ignore_errors=True)
+        output_dir = job.request.get("output_dir")
+        if output_dir:  # where its staging folder was, if it had got that far
+            remove_stale_staging(output_dir)
+        job._events.clear()
+        job._events.append(JobEvent(job.id, error=job.error))
+        write_text_atomic(job.dir / JOB_FILE, json.dumps(job.to_record(), indent=1), mode=0o600)
+
+
+def _pid_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True  # another JobManager of this process (a restart reuses no pid it had)
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True
+    return True

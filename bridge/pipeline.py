@@ -15,6 +15,7 @@ from bridge.affect.markers import affect_markers
 from bridge.affect.outputs import plot_affect_png, write_affect_csv, write_affect_json
 from bridge.config import ScoreOptions
 from bridge.cuts import find_cuts
+from bridge.errors import UnreadableTimelineError
 from bridge.music import MusicRequest, music_backends
 from bridge.outputs import StagedOutputs, staged_outputs
 from bridge.picture import observe_picture, problems
@@ -25,6 +26,7 @@ from bridge.timeline import read_edit
 from bridge.timeline.export import write_marked_timeline, write_scored_timeline
 from bridge.types import Analysis, ScoreResult
 
+MAX_TIMELINE_S = 12 * 3600.0  # longer than any cut; bounds memory, time and result size
 WAV_NAME = "score.wav"
 MIDI_NAME = "score.mid"
 OTIO_NAME = "scored.otio"
@@ -42,6 +44,10 @@ def analyze_timeline(
     options = options.validated()
     progress("timeline", 0.0, f"reading {Path(timeline).name}")
     edit = read_edit(timeline)
+    if edit.duration_s > MAX_TIMELINE_S:
+        raise UnreadableTimelineError(
+            f"the timeline is {edit.duration_s / 3600:.1f} h long; the bridge scores at most "
+            f"{MAX_TIMELINE_S / 3600:.0f} h", path=edit.source_path)
     progress("timeline", 1.0, f"{len(edit.shots)} shots, {edit.duration_s:.1f} s")
     cancel.raise_if_cancelled()
 

@@ -120,11 +120,10 @@ def parse_custom_data(custom: str) -> dict[str, Any] | None:
 
 
 def config_dir() -> Path:
-    """Where the bridge keeps its token (the same rule as ``bridge.server.auth``)."""
-    if os.environ.get("SCOREBRIDGE_CONFIG_DIR"):
-        return Path(os.environ["SCOREBRIDGE_CONFIG_DIR"]).expanduser()
-    xdg = os.environ.get("XDG_CONFIG_HOME")
-    return (Path(xdg).expanduser() if xdg else Path.home() / ".config") / "scorebridge"
+    """Where the bridge keeps its token: the bridge's own rule, from ``bridge.local_config``."""
+    from bridge.local_config import config_dir as bridge_config_dir
+
+    return bridge_config_dir()
 
 
 def _token() -> str:
@@ -166,7 +165,10 @@ def connect(transport: str | None = None) -> Bridge:
     if transport in ("grpc", "auto"):
         addr = os.environ.get("SCOREBRIDGE_GRPC_ADDR") or endpoint.get("grpc") or DEFAULT_GRPC_ADDR
         try:
-            return Bridge(BridgeClient(addr), kind="gRPC", where=addr)
+            # The client sends this install's token; a bridge serving TLS is pinned to the
+            # fingerprint it wrote to bridge.json.
+            client = BridgeClient(addr, tls_pin=endpoint.get("tls_fingerprint") or None)
+            return Bridge(client, kind="gRPC", where=addr)
         except ImportError:  # no grpcio / generated code here: use the HTTP gateway
             if transport == "grpc":
                 raise PluginError("gRPC asked for, but grpcio or the bridge package does not "

@@ -44,6 +44,9 @@ def colour(valence: float, arousal: float) -> str:
     return "PURPLE" if q == "tense" else "BLUE"
 
 
+MAX_MARKERS = 2000
+
+
 def affect_markers(curve: AffectCurve, *, density: str = "sections",
                    cuts: tuple[Cut, ...] | list[Cut] = ()) -> tuple[AffectMarker, ...]:
     """Markers for a curve: ``"sections"``, ``"peaks"`` (arousal maxima) or ``"every:N"`` (s)."""
@@ -64,6 +67,11 @@ def affect_markers(curve: AffectCurve, *, density: str = "sections",
             raise InvalidOptionError(f"{density!r}: N must be a positive number of seconds",
                                      field="markers")
         end_s = len(curve) * curve.hop_s
+        count = int(np.ceil(end_s / every_s))
+        if count > MAX_MARKERS:  # each marker is a record in the result and the editor's UI
+            raise InvalidOptionError(
+                f"{density!r} makes {count} markers on this {end_s:.0f} s timeline; at most "
+                f"{MAX_MARKERS}: choose a larger N", field="markers")
         starts = np.arange(0.0, end_s, every_s)
         return tuple(_marker(curve, s, min(s + every_s, end_s)) for s in starts)
     raise InvalidOptionError(f"{density!r}: use sections, peaks or every:N", field="markers")

@@ -5,6 +5,12 @@
 (the same as ``scorebridge serve``). Health is NOT_SERVING until the server is ready and
 again from the moment shutdown begins; running jobs are cancelled on shutdown, and the
 pipeline removes what they were writing.
+
+Every gRPC method but health needs the install's token as ``authorization`` metadata. The
+gRPC port binds ``--listen`` (loopback by default; any other address only with TLS); the
+HTTP gateway for the plugins always stays on 127.0.0.1, so its token never leaves the box.
+Job streams and unary calls have separate thread budgets, so open streams never starve
+health, GetJob or CancelJob.
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import sys
 import threading
 import time
 from concurrent import futures
@@ -22,16 +29,26 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
+from bridge.errors import BridgeError
 from bridge.jobs import JobManager
-from bridge.server import auth
+from bridge.local_config import EndpointLock, load_or_create_token
+from bridge.local_config import config_dir as find_config_dir
+from bridge.server.auth import TokenInterceptor
 from bridge.server.gen.scorebridge.v1 import bridge_pb2_grpc as pb_grpc
 from bridge.server.grpc_service import SERVICE_NAME, BridgeServicer
 from bridge.server.http_gateway import HttpGateway
+from bridge.server.tls import TlsPair, is_loopback
 
 log = logging.getLogger("bridge.server")
 
 MAX_MESSAGE_BYTES = 64 << 20  # a long timeline's OTIO JSON and result fit comfortably
 LOOPBACK = "127.0.0.1"
+MAX_STREAMS = 16  # job streams (Analyze/Score/WatchJob) open at once; more are refused
+UNARY_WORKERS = 8  # threads that only unary calls and health can use
+
+
+class StartError(BridgeError):
+    """The bridge cannot start as asked (port in use, no TLS for a public address)."""
 
 
 def default_jobs_root() -> Path:
@@ -50,26 +67,36 @@ def build_server(
     address: str = "127.0.0.1:0",
     *,
     jobs: JobManager,
+    token: str,
+    tls: TlsPair | None = None,
     servicer: BridgeServicer | None = None,
     health_servicer: health.HealthServicer | None = None,
-    max_workers: int = 16,
+    max_streams: int = MAX_STREAMS,
+    unary_workers: int = UNARY_WORKERS,
     start: bool = True,
 ) -> tuple[grpc.Server, int]:
     """A gRPC server with the Bridge service, health and reflection; returns (server, port).
 
     With ``start`` (default) the server is started and health turns SERVING; otherwise it
     stays NOT_SERVING until the caller starts it and calls :func:`set_serving`.
-    ``max_workers`` bounds concurrent RPCs (each stream that follows a job holds one).
+    Streams that follow a job hold a thread each, so the servicer admits at most
+    ``max_streams`` of them and the pool has ``unary_workers`` more threads that only unary
+    calls and health can use. Every method except health requires ``token``.
     """
+    workers = max_streams + unary_workers
+    servicer = servicer or BridgeServicer(jobs, max_streams=max_streams)
     server = grpc.server(
-        futures.ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="rpc"),
+        futures.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="rpc"),
+        interceptors=[TokenInterceptor(token)],
         options=[
             ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
             ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
             ("grpc.so_reuseport", 0),  # a second bridge on the same port must fail, not share
         ],
+        # Past this many calls in flight gRPC answers RESOURCE_EXHAUSTED instead of queueing.
+        maximum_concurrent_rpcs=4 * workers,
     )
-    pb_grpc.add_BridgeServicer_to_server(servicer or BridgeServicer(jobs), server)
+    pb_grpc.add_BridgeServicer_to_server(servicer, server)
     health_servicer = health_servicer or health.HealthServicer()
     set_serving(health_servicer, False)
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
@@ -77,11 +104,17 @@ def build_server(
         (SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME), server
     )
     try:
-        port = server.add_insecure_port(address)
+        if tls is None:
+            port = server.add_insecure_port(address)
+        else:
+            creds = grpc.ssl_server_credentials([(tls.key_pem, tls.cert_pem)])
+            port = server.add_secure_port(address, creds)
     except RuntimeError as err:
-        raise OSError(f"cannot listen on {address}: {err}") from err
+        raise StartError(f"cannot listen on {address} (in use, or not an address of this "
+                         "machine)", field="port") from err
     if port == 0:
-        raise OSError(f"cannot listen on {address}")
+        raise StartError(f"cannot listen on {address} (in use, or not an address of this "
+                         "machine)", field="port")
     if start:
         server.start()
         set_serving(health_servicer, True)
@@ -98,14 +131,17 @@ class RunningBridge:
     health: health.HealthServicer
     jobs: JobManager
     host: str
+    tls: TlsPair | None = None
 
     @property
     def grpc_address(self) -> str:
-        return f"{self.host}:{self.grpc_port}"
+        # A wildcard bind is reached locally through loopback.
+        host = LOOPBACK if self.host in ("0.0.0.0", "::", "") else self.host
+        return _join(host, self.grpc_port)
 
     @property
     def http_url(self) -> str:
-        return f"http://{self.host}:{self.http.port}"
+        return f"http://{LOOPBACK}:{self.http.port}"
 
     def stop(self, grace_s: float = 5.0) -> bool:
         """Refuse new work, cancel jobs, stop both servers; True if all ended within grace."""
@@ -125,24 +161,33 @@ def start_bridge(
     host: str = LOOPBACK,
     grpc_port: int = 0,
     http_port: int = 0,
+    tls: TlsPair | None = None,
+    max_streams: int = MAX_STREAMS,
 ) -> RunningBridge:
-    """Start gRPC and the HTTP gateway on ``host``; health turns SERVING when both listen."""
+    """Start gRPC on ``host`` and the HTTP gateway on loopback; SERVING when both listen.
+
+    A ``host`` that others can reach requires ``tls``: the token would travel in clear.
+    """
+    if not is_loopback(host) and tls is None:
+        raise StartError(f"--listen {host} is reachable from other machines: give "
+                         "--tls-cert/--tls-key or --tls-self-signed", field="listen")
     health_servicer = health.HealthServicer()
-    servicer = BridgeServicer(jobs)
+    servicer = BridgeServicer(jobs, max_streams=max_streams)
     server, port = build_server(
-        _join(host, grpc_port), jobs=jobs, servicer=servicer,
-        health_servicer=health_servicer, start=False,
+        _join(host, grpc_port), jobs=jobs, token=token, tls=tls, servicer=servicer,
+        health_servicer=health_servicer, max_streams=max_streams, start=False,
     )
     try:
-        gateway = HttpGateway(host, http_port, servicer=servicer, token=token,
+        gateway = HttpGateway(LOOPBACK, http_port, servicer=servicer, token=token,
                               health=health_servicer)
-    except OSError:
+    except OSError as err:
         server.stop(0)
-        raise
+        raise StartError(f"cannot listen on {LOOPBACK}:{http_port} for HTTP: {err.strerror}",
+                         field="http_port") from err
     server.start()
     gateway.start()
     set_serving(health_servicer, True)
-    return RunningBridge(server, port, gateway, health_servicer, jobs, host)
+    return RunningBridge(server, port, gateway, health_servicer, jobs, host, tls)
 
 
 def run_server(
@@ -156,23 +201,56 @@ def run_server(
     grace_s: float = 5.0,
     workers: int = 1,
     max_queue: int = 4,
+    tls_cert: Path | None = None,
+    tls_key: Path | None = None,
+    tls_self_signed: bool = False,
+    keep_jobs: int | None = None,
+    keep_days: float | None = None,
 ) -> int:
-    """Serve until SIGTERM or SIGINT; return the exit status (0 after a clean stop)."""
+    """Serve until SIGTERM or SIGINT; return the exit status (0 after a clean stop).
+
+    Problems the operator must fix (a port in use, a bad token file, a public ``listen``
+    without TLS) raise a BridgeError, which the CLI prints as one line with exit status 2.
+    """
+    from bridge.server.tls import TlsError, load_or_create_self_signed, load_pair
+
     if not logging.getLogger().handlers:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
-    if listen and listen != host:
-        log.warning(
-            "listening on %s, not loopback: anyone who can reach this machine can use the "
-            "gRPC port (it has no token); the HTTP gateway still needs the token", listen)
-        host = listen
-    token = auth.load_or_create_token(config_dir)
-    jobs = JobManager(jobs_root or default_jobs_root(), workers=workers, max_queue=max_queue)
-    bridge = start_bridge(jobs=jobs, token=token, host=host, grpc_port=grpc_port,
-                          http_port=http_port)
-    auth.write_endpoint(auth.config_dir(config_dir), grpc_address=bridge.grpc_address,
-                        http_url=bridge.http_url)
-    log.info("serving gRPC on %s and HTTP on %s (jobs in %s)",
-             bridge.grpc_address, bridge.http_url, jobs.root)
+    host = listen or host
+    wants_tls = tls_self_signed or tls_cert is not None or tls_key is not None
+    if not is_loopback(host) and not wants_tls:
+        raise StartError(f"--listen {host} is reachable from other machines: give "
+                         "--tls-cert/--tls-key or --tls-self-signed", field="listen")
+    token = load_or_create_token(config_dir)
+    tls = None
+    if tls_cert is not None or tls_key is not None:
+        if tls_cert is None or tls_key is None:
+            raise TlsError("give both --tls-cert and --tls-key", field="tls_cert")
+        tls = load_pair(tls_cert, tls_key)
+    elif tls_self_signed:
+        tls = load_or_create_self_signed(find_config_dir(config_dir), [host])
+    limits = {k: v for k, v in (("keep_last", keep_jobs), ("keep_days", keep_days))
+              if v is not None}
+    jobs = JobManager(jobs_root or default_jobs_root(), workers=workers, max_queue=max_queue,
+                      **limits)
+    try:
+        bridge = start_bridge(jobs=jobs, token=token, host=host, grpc_port=grpc_port,
+                              http_port=http_port, tls=tls)
+    except BaseException:
+        jobs.shutdown(cancel=True, timeout_s=1.0)
+        raise
+    endpoint = EndpointLock.acquire(config_dir)
+    if endpoint is None:
+        log.warning("another bridge owns %s; plugins will keep finding that one",
+                    find_config_dir(config_dir) / "bridge.json")
+    else:
+        endpoint.write(grpc=bridge.grpc_address, http=bridge.http_url,
+                       tls_fingerprint=tls.fingerprint if tls else None)
+    log.info("serving gRPC on %s%s and HTTP on %s (jobs in %s)", _join(host, bridge.grpc_port),
+             " with TLS" if tls else "", bridge.http_url, jobs.root)
+    if tls is not None:
+        # On stdout, for the operator to hand to the team: clients pin it with --tls-pin.
+        print(f"TLS certificate fingerprint: {tls.fingerprint}", flush=True)
 
     stop = threading.Event()
 
@@ -188,7 +266,8 @@ def run_server(
         for sig, handler in previous.items():
             signal.signal(sig, handler)
         clean = bridge.stop(grace_s)
-        auth.remove_endpoint(auth.config_dir(config_dir))
+        if endpoint is not None:
+            endpoint.release()
     if not clean:
         log.warning("some work did not stop within %.1f s", grace_s)
     log.info("stopped")
@@ -207,7 +286,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bridge.server.app",
                                      description="Run the Scorebridge bridge.")
     add_serve_arguments(parser)
-    return cmd_serve(parser.parse_args(argv))
+    try:
+        return cmd_serve(parser.parse_args(argv))
+    except BridgeError as err:
+        print(f"scorebridge serve: error: {err}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -1,89 +1,68 @@
-"""The per-install token that the HTTP gateway requires, and where it lives.
+"""The token check for both transports: gRPC metadata and the HTTP ``Authorization`` header.
 
-Any web page the user opens can send requests to 127.0.0.1; the token (readable only by
-the user, mode 0600 in a 0700 folder) is what tells the bridge a request came from a
-plugin the user installed. Plugins read it from the same file.
+The token itself (where it lives, how it is created and replaced) is in
+``bridge.local_config``, which the clients and the Resolve plugin share; the names are
+re-exported here for the server's callers.
 """
 
 from __future__ import annotations
 
 import hmac
-import json
-import logging
-import os
-import secrets
-import stat
-from pathlib import Path
 
-from bridge.outputs import write_text_atomic
+import grpc
 
-log = logging.getLogger(__name__)
+from bridge.local_config import (  # noqa: F401 - re-exported
+    ENDPOINT_FILE,
+    TOKEN_FILE,
+    config_dir,
+    load_or_create_token,
+)
 
-TOKEN_FILE = "token"
-ENDPOINT_FILE = "bridge.json"  # where a running bridge says which ports it serves
-
-
-def config_dir(explicit: str | Path | None = None) -> Path:
-    """$SCOREBRIDGE_CONFIG_DIR, else $XDG_CONFIG_HOME/scorebridge, else ~/.config/scorebridge."""
-    if explicit is not None:
-        return Path(explicit).expanduser()
-    if os.environ.get("SCOREBRIDGE_CONFIG_DIR"):
-        return Path(os.environ["SCOREBRIDGE_CONFIG_DIR"]).expanduser()
-    xdg = os.environ.get("XDG_CONFIG_HOME")
-    base = Path(xdg).expanduser() if xdg else Path.home() / ".config"
-    return base / "scorebridge"
-
-
-def load_or_create_token(directory: str | Path | None = None) -> str:
-    """The token, created on first use (file mode 0600, folder 0700)."""
-    folder = config_dir(directory)
-    folder.mkdir(parents=True, exist_ok=True)
-    _tighten(folder, 0o700)
-    path = folder / TOKEN_FILE
-    try:
-        # O_EXCL: two bridges starting together must not overwrite each other's token.
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        _tighten(path, 0o600)
-        token = path.read_text(encoding="ascii").strip()
-        if len(token) < 32:
-            raise ValueError(f"{path}: token is missing or too short; delete the file") from None
-        return token
-    token = secrets.token_urlsafe(32)
-    with os.fdopen(fd, "w", encoding="ascii") as f:
-        f.write(token + "\n")
-    log.info("created bridge token at %s", path)
-    return token
+METADATA_KEY = "authorization"  # gRPC metadata keys are lower case
+OPEN_METHOD_PREFIXES = ("/grpc.health.v1.Health/",)  # liveness needs no secret
 
 
 def token_matches(header: str | None, token: str) -> bool:
-    """Check an ``Authorization: Bearer <token>`` header in constant time."""
+    """Check an ``Authorization: Bearer <token>`` value in constant time."""
     if not header or not header.startswith("Bearer "):
         return False
     given = header[len("Bearer "):].strip().encode()
     return hmac.compare_digest(given, token.encode())
 
 
-def write_endpoint(directory: Path, *, grpc_address: str, http_url: str) -> Path:
-    """Tell plugins where this bridge listens (they also need the token beside it)."""
-    path = config_dir(directory) / ENDPOINT_FILE
-    text = json.dumps({"grpc": grpc_address, "http": http_url, "pid": os.getpid()})
-    write_text_atomic(path, text)
-    return path
+class TokenInterceptor(grpc.ServerInterceptor):
+    """Every gRPC method except health requires ``authorization: Bearer <token>``."""
+
+    def __init__(self, token: str) -> None:
+        self._token = token
+
+    def intercept_service(self, continuation, handler_call_details):
+        handler = continuation(handler_call_details)
+        if handler is None or handler_call_details.method.startswith(OPEN_METHOD_PREFIXES):
+            return handler
+        given = None
+        for key, value in handler_call_details.invocation_metadata or ():
+            if key == METADATA_KEY:
+                given = value if isinstance(value, str) else None
+                break
+        if token_matches(given, self._token):
+            return handler
+        return _refusing(handler)
 
 
-def remove_endpoint(directory: Path) -> None:
-    path = config_dir(directory) / ENDPOINT_FILE
-    try:
-        if json.loads(path.read_text()).get("pid") == os.getpid():  # not another bridge's
-            path.unlink()
-    except (OSError, ValueError):
-        pass
+def _refuse(_request, context):
+    context.abort(grpc.StatusCode.UNAUTHENTICATED,
+                  "missing or wrong token: pass the bridge's token "
+                  "(scorebridge --token-file FILE; it is in the bridge's config folder)")
 
 
-def _tighten(path: Path, mode: int) -> None:
-    current = stat.S_IMODE(path.stat().st_mode)
-    if current != mode:
-        if current & 0o077:
-            log.warning("%s was readable by others (mode %o); setting %o", path, current, mode)
-        os.chmod(path, mode)
+def _refusing(handler: grpc.RpcMethodHandler) -> grpc.RpcMethodHandler:
+    """A handler of the same shape as ``handler`` that answers UNAUTHENTICATED."""
+    make = {
+        (False, False): grpc.unary_unary_rpc_method_handler,
+        (False, True): grpc.unary_stream_rpc_method_handler,
+        (True, False): grpc.stream_unary_rpc_method_handler,
+        (True, True): grpc.stream_stream_rpc_method_handler,
+    }[(handler.request_streaming, handler.response_streaming)]
+    return make(_refuse, request_deserializer=handler.request_deserializer,
+                response_serializer=handler.response_serializer)

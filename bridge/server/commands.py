@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from bridge.config import ScoreOptions
+from bridge.jobs import KEEP_DAYS, KEEP_LAST
 from bridge.progress import ProgressFn, no_progress
 
 
@@ -14,7 +15,8 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--http-port", type=int, default=50052,
                         help="HTTP/JSON gateway port (default 50052)")
     parser.add_argument("--listen", metavar="ADDR",
-                        help="bind this address instead of 127.0.0.1 (exposes the bridge)")
+                        help="bind gRPC to this address instead of 127.0.0.1; an address other "
+                             "machines reach needs TLS (the HTTP gateway stays on 127.0.0.1)")
     parser.add_argument("--jobs-dir", type=Path, metavar="DIR",
                         help="job records and default outputs "
                              "(default $SCOREBRIDGE_JOBS_DIR or ~/.cache/scorebridge/jobs)")
@@ -25,6 +27,16 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
                         help="seconds to finish cancelling jobs on shutdown (default 5)")
     parser.add_argument("--max-queue", type=int, default=4,
                         help="jobs that may wait behind the running one (default 4)")
+    parser.add_argument("--tls-cert", type=Path, metavar="PEM",
+                        help="serve gRPC over TLS with this certificate (with --tls-key)")
+    parser.add_argument("--tls-key", type=Path, metavar="PEM", help="the certificate's key")
+    parser.add_argument("--tls-self-signed", action="store_true",
+                        help="serve gRPC over TLS with a generated certificate kept in the "
+                             "config folder; prints the fingerprint clients pin (--tls-pin)")
+    parser.add_argument("--keep-jobs", type=int, metavar="N",
+                        help=f"finished jobs kept, newest first (default {KEEP_LAST})")
+    parser.add_argument("--keep-days", type=float, metavar="D",
+                        help=f"finished jobs older than D days are removed (default {KEEP_DAYS:g})")
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -38,6 +50,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
         config_dir=args.config_dir,
         grace_s=args.grace,
         max_queue=args.max_queue,
+        tls_cert=args.tls_cert,
+        tls_key=args.tls_key,
+        tls_self_signed=args.tls_self_signed,
+        keep_jobs=args.keep_jobs,
+        keep_days=args.keep_days,
     )
 
 
@@ -49,17 +66,31 @@ def add_commands(subparsers) -> None:
     parser.set_defaults(func=cmd_serve)
 
 
+def add_client_arguments(parser: argparse.ArgumentParser) -> None:
+    """How a command reaches a bridge: address, token and TLS trust."""
+    parser.add_argument("--server", metavar="ADDR",
+                        help="use a running bridge, e.g. 127.0.0.1:50051 or gpu-box:50051")
+    parser.add_argument("--token-file", type=Path, metavar="FILE",
+                        help="the bridge's token (default: this install's, in the config folder)")
+    parser.add_argument("--tls-ca", type=Path, metavar="PEM",
+                        help="trust this CA (or the server's own certificate) for TLS")
+    parser.add_argument("--tls-pin", metavar="SHA256",
+                        help="trust the certificate with this fingerprint (printed by serve)")
+
+
 def score_via_server(address: str, timeline: str | Path, out_dir: str | Path,
                      options: ScoreOptions | None = None,
-                     on_progress: ProgressFn | None = None) -> dict:
+                     on_progress: ProgressFn | None = None, *,
+                     token_file: str | Path | None = None, tls_ca: str | Path | None = None,
+                     tls_pin: str | None = None) -> dict:
     """Score through a running bridge (gRPC); returns the ScoreResult dict (+ ``job_id``).
 
-    Ctrl-C cancels the job on the bridge rather than leaving it running there.
+    Ctrl-C (or SIGTERM) cancels the job on the bridge rather than leaving it running there.
     """
     from bridge.client import BridgeClient
 
     job_ids: list[str] = []
-    with BridgeClient(address) as client:
+    with BridgeClient(address, token_file=token_file, tls_ca=tls_ca, tls_pin=tls_pin) as client:
         try:
             return client.score(
                 timeline, out_dir, options, on_progress or no_progress,

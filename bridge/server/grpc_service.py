@@ -13,12 +13,13 @@ import functools
 import inspect
 import json
 import os
+import threading
 from pathlib import Path
 from typing import Any
 
 from bridge.config import ScoreOptions
 from bridge.errors import BridgeError, InvalidOptionError, UnreadableTimelineError
-from bridge.jobs import Job, JobManager
+from bridge.jobs import Job, JobManager, QueueFullError
 from bridge.outputs import write_text_atomic
 from bridge.progress import CancelToken, ProgressFn
 from bridge.server import convert, status
@@ -27,6 +28,10 @@ from bridge.server.gen.scorebridge.v1 import bridge_pb2_grpc as pb_grpc
 
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["Bridge"].full_name  # "scorebridge.v1.Bridge"
 INLINE_TIMELINE = "timeline.otio"  # where otio_json text is written inside a job's workdir
+
+
+class TooManyStreamsError(QueueFullError):
+    """Every stream slot is taken (each open stream holds a server thread)."""
 
 
 def _errors_to_status(method):
@@ -54,32 +59,50 @@ def _errors_to_status(method):
 
 
 class BridgeServicer(pb_grpc.BridgeServicer):
-    def __init__(self, jobs: JobManager) -> None:
+    def __init__(self, jobs: JobManager, *, max_streams: int = 16) -> None:
         self.jobs = jobs
+        self.max_streams = max_streams
+        self._stream_slots = threading.BoundedSemaphore(max_streams)
+
+    @contextlib.contextmanager
+    def _stream_slot(self):
+        """Hold one of ``max_streams`` slots while a stream is open; refuse when none is free."""
+        if not self._stream_slots.acquire(blocking=False):
+            raise TooManyStreamsError(
+                f"{self.max_streams} job streams are already open on this bridge; close one "
+                "or poll with GetJob")
+        try:
+            yield
+        finally:
+            self._stream_slots.release()
 
     # ------------------------------------------------------------ streaming jobs
 
     @_errors_to_status
     def AnalyzeTimeline(self, request: pb.AnalyzeRequest, context):
-        source, options, _ = _parse_request(request)
-        job = self.jobs.submit(
-            "analyze", functools.partial(_analyze_job, source, options),
-            request={"source": source.describe()},
-        )
-        yield from self._follow(job, context)
+        with self._stream_slot():
+            source, options, _ = _parse_request(request)
+            job = self.jobs.submit(
+                "analyze", functools.partial(_analyze_job, source, options),
+                request={"source": source.describe()},
+            )
+            yield from self._follow(job, context)
 
     @_errors_to_status
     def ScoreTimeline(self, request: pb.ScoreRequest, context):
-        source, options, output_dir = _parse_request(request)
-        job = self.jobs.submit(
-            "score", functools.partial(_score_job, source, options, output_dir),
-            request={"source": source.describe(), "output_dir": output_dir and str(output_dir)},
-        )
-        yield from self._follow(job, context)
+        with self._stream_slot():
+            source, options, output_dir = _parse_request(request)
+            job = self.jobs.submit(
+                "score", functools.partial(_score_job, source, options, output_dir),
+                request={"source": source.describe(),
+                         "output_dir": output_dir and str(output_dir)},
+            )
+            yield from self._follow(job, context)
 
     @_errors_to_status
     def WatchJob(self, request: pb.JobRef, context):
-        yield from self._follow(self.jobs.get(request.job_id), context)
+        with self._stream_slot():
+            yield from self._follow(self.jobs.get(request.job_id), context)
 
     def _follow(self, job: Job, context):
         """Stream a job's events; a failed job also ends the call with its status code.
@@ -107,9 +130,7 @@ class BridgeServicer(pb_grpc.BridgeServicer):
 
     @_errors_to_status
     def ListJobs(self, request: pb.ListJobsRequest, context) -> pb.ListJobsResponse:
-        jobs = self.jobs.list()
-        if request.limit > 0:
-            jobs = jobs[: request.limit]
+        jobs = self.jobs.list(max(request.limit, 0))
         # Results can be large (curves, the result OTIO): a listing leaves them out unless asked.
         return pb.ListJobsResponse(
             jobs=[_job_pb(j, with_result=request.include_results) for j in jobs])
@@ -146,11 +167,21 @@ class _Source:
         return target
 
 
+def _no_nul(value: str, field: str) -> str:
+    if "\x00" in value:
+        raise InvalidOptionError("contains a NUL byte", field=field)
+    return value
+
+
 def _parse_request(request) -> tuple[_Source, ScoreOptions, Path | None]:
     """Check what can be checked before queueing, so bad input fails at once."""
     which = request.WhichOneof("source")
     if which == "path":
-        path = Path(request.path).expanduser().resolve()
+        path = Path(_no_nul(request.path, "path"))
+        if not path.is_absolute():
+            # The bridge's working folder is not the client's: a relative path means nothing.
+            raise UnreadableTimelineError("must be an absolute path", path=path, field="path")
+        path = path.resolve()
         if not path.exists():
             raise UnreadableTimelineError("no such timeline file", path=path, field="path")
         source = _Source(path=path)
@@ -163,8 +194,48 @@ def _parse_request(request) -> tuple[_Source, ScoreOptions, Path | None]:
         source = _Source(otio_json=request.otio_json)
     else:
         raise InvalidOptionError("give the timeline as otio_json or path", field="source")
+    for desc, value in request.options.ListFields():
+        if isinstance(value, str):
+            _no_nul(value, desc.name)
     options, output_dir = convert.options_from_pb(request.options)
-    return source, options, Path(output_dir).expanduser().resolve() if output_dir else None
+    _check_names(options)
+    return source, options, _output_folder(output_dir) if output_dir else None
+
+
+def _check_names(options: ScoreOptions) -> None:
+    """Style and backends must exist (whether they can run is the job's to find out)."""
+    from bridge.affect import estimators
+    from bridge.music import music_backends
+    from bridge.style import STYLES
+
+    if options.style is not None and options.style not in STYLES:
+        raise InvalidOptionError(f"unknown style {options.style!r}; choose one of: "
+                                 f"{', '.join(sorted(STYLES))}", field="style")
+    for field, registry, name in (("affect_backend", estimators, options.affect_backend),
+                                  ("music_backend", music_backends, options.music_backend)):
+        if name not in registry.names():
+            raise InvalidOptionError(f"unknown backend {name!r}; available: "
+                                     f"{', '.join(registry.names())}", field=field)
+
+
+def _output_folder(text: str) -> Path:
+    """An absolute folder that is, or can become, a folder the bridge writes into."""
+    path = Path(text)
+    if not path.is_absolute():
+        raise InvalidOptionError("must be an absolute path (the bridge runs in its own "
+                                 "working folder)", path=path, field="output_dir")
+    path = path.resolve()
+    existing = path
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    # The folder's state, not the request, is at fault here: FAILED_PRECONDITION.
+    if not existing.is_dir():
+        raise BridgeError("cannot create output folder: a file is in the way", path=existing,
+                          field="output_dir")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise BridgeError("the bridge cannot write into this folder", path=existing,
+                          field="output_dir")
+    return path
 
 
 def _analyze_job(source: _Source, options: ScoreOptions,

@@ -12,6 +12,10 @@ Security, because any web page can make the user's browser send requests to 127.
   its own host name);
 * no ``Access-Control-Allow-*`` header ever, and OPTIONS (CORS preflight) gets 405, so a
   page cannot read answers or send JSON with custom headers.
+
+Bounded: a socket that sends nothing for ``SOCKET_TIMEOUT_S`` is closed, at most
+``MAX_CONNECTIONS`` are served at once (the next one gets 503 at once), and a request
+with two Host headers is refused rather than judged by the first.
 """
 
 from __future__ import annotations
@@ -32,6 +36,8 @@ from bridge.server.grpc_service import BridgeServicer
 log = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 64 << 20  # same bound as the gRPC message size
+SOCKET_TIMEOUT_S = 30.0  # an idle or trickling client must not hold a thread forever
+MAX_CONNECTIONS = 32  # each connection is a thread; an SSE stream holds one for the job
 
 # method name -> (request type, streams?)
 _METHODS: dict[str, tuple[type, bool]] = {
@@ -76,8 +82,9 @@ class HttpGateway(ThreadingHTTPServer):
     block_on_close = False
 
     def __init__(self, host: str, port: int, *, servicer: BridgeServicer, token: str,
-                 health=None) -> None:
+                 health=None, max_connections: int = MAX_CONNECTIONS) -> None:
         super().__init__((host, port), _Handler)
+        self._slots = threading.BoundedSemaphore(max_connections)
         self.servicer = servicer
         self.token = token
         self.health = health
@@ -88,6 +95,32 @@ class HttpGateway(ThreadingHTTPServer):
         if host not in ("127.0.0.1", "localhost", "::1", "0.0.0.0", "::", ""):
             self.allowed_hosts.add(f"{host}:{bound}")
         self._thread: threading.Thread | None = None
+
+    def process_request(self, request, client_address) -> None:
+        """Serve the connection in a thread if a slot is free; else answer 503 and close."""
+        if not self._slots.acquire(blocking=False):
+            try:
+                request.settimeout(1.0)
+                body = b'{"code": "RESOURCE_EXHAUSTED", "message": "too many connections"}'
+                request.sendall(b"HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\n"
+                                b"Content-Type: application/json\r\nRetry-After: 1\r\n"
+                                b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n"
+                                + body)
+            except OSError:
+                pass
+            self.shutdown_request(request)
+            return
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            self._slots.release()
+            raise
+
+    def process_request_thread(self, request, client_address) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self._slots.release()
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self.serve_forever, name="http-gateway",
@@ -114,6 +147,7 @@ class _Handler(BaseHTTPRequestHandler):
     sys_version = ""
     # Events are small writes: without TCP_NODELAY each one can wait for a delayed ACK.
     disable_nagle_algorithm = True
+    timeout = SOCKET_TIMEOUT_S  # applied to the socket by StreamRequestHandler.setup
 
     # ------------------------------------------------------------ verbs
 
@@ -164,7 +198,8 @@ class _Handler(BaseHTTPRequestHandler):
     # ------------------------------------------------------------ pieces
 
     def _host_ok(self) -> bool:
-        if self.headers.get("Host", "") in self.server.allowed_hosts:
+        hosts = self.headers.get_all("Host") or []
+        if len(hosts) == 1 and hosts[0] in self.server.allowed_hosts:
             return True
         self._send_error(HTTPStatus.FORBIDDEN, "PERMISSION_DENIED",
                          "Host header does not name this bridge")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import json
+import math
 import os
 import urllib.parse
 from dataclasses import dataclass
@@ -50,15 +51,20 @@ def read_edit(
         if drop_frame is None:
             drop_frame = bool(fcm_df)
     timeline, base_dir = formats.load_timeline(path, rate=rate or formats.EDL_DEFAULT_RATE)
-    return _edit_of(
-        timeline,
-        source_path=path,
-        base_dir=base_dir,
-        rate=rate,
-        drop_frame=drop_frame,
-        edl_text=edl_text,
-        warnings=warnings,
-    )
+    try:
+        return _edit_of(
+            timeline,
+            source_path=path,
+            base_dir=base_dir,
+            rate=rate,
+            drop_frame=drop_frame,
+            edl_text=edl_text,
+            warnings=warnings,
+        )
+    except UnreadableTimelineError as err:
+        if err.path is None:  # name the file when the failing piece could not
+            err.path = str(path)
+        raise
 
 
 def read_edit_from_otio_json(
@@ -93,6 +99,11 @@ class _Piece:
 
 
 def _seconds(rt: opentime.RationalTime) -> Seconds:
+    value, rate = float(rt.value), float(rt.rate)
+    # A rate of 0 or a NaN/infinite value would otherwise surface as a bare arithmetic error.
+    if not (math.isfinite(value) and math.isfinite(rate) and rate > 0):
+        raise UnreadableTimelineError(f"a time in the timeline is not valid ({value:g} frames "
+                                      f"at {rate:g} fps): is a frame rate 0?")
     return Fraction(rt.value) / formats.rate_fraction(rt.rate)
 
 

@@ -173,9 +173,15 @@ def test_bad_requests(bridge, client, timeline, tmp_path):
     with pytest.raises(RemoteError) as err:
         client.analyze('{"OTIO_SCHEMA": "Timeline.1", "tracks": ')
     assert err.value.code == "INVALID_ARGUMENT" and "otio_json" in str(err.value)
-    # A job that fails while running reports its error as the stream's last event.
+    # An unknown style is refused before a job is queued: no job id.
     with pytest.raises(RemoteError) as err:
         client.analyze(timeline, ScoreOptions(style="polka-from-mars"))
+    assert err.value.code == "INVALID_ARGUMENT" and not err.value.job_id
+    # A job that fails while running reports its error as the stream's last event.
+    garbage = tmp_path / "garbage.otio"
+    garbage.write_bytes(b"\x00\x01 not a timeline")
+    with pytest.raises(RemoteError) as err:
+        client.analyze(garbage)
     assert err.value.code == "INVALID_ARGUMENT" and err.value.job_id
     assert client.get_job(err.value.job_id)["state"] == "JOB_STATE_FAILED"
     assert raw(bridge, "GET", "/v1/health", token=None)[0] == 200
@@ -190,8 +196,9 @@ def test_token_file_permissions(tmp_path, monkeypatch):
     assert stat.S_IMODE(folder.stat().st_mode) == 0o700
     assert len(token) >= 40 and path.read_text().strip() == token
     assert auth.load_or_create_token() == token  # stable across starts
-    os.chmod(path, 0o644)  # someone loosened it: the bridge tightens it again
-    assert auth.load_or_create_token() == token
+    os.chmod(path, 0o644)  # others could read it: it is exposed, so a new one replaces it
+    replaced = auth.load_or_create_token()
+    assert replaced != token and path.read_text().strip() == replaced
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
 
 

@@ -21,6 +21,8 @@ from bridge.server.gen.scorebridge.v1 import bridge_pb2_grpc as pb_grpc
 pytestmark = pytest.mark.timeout(300)
 
 CANCEL_BOUND_S = 2.0  # from CancelJob to the end of the job's stream
+TOKEN = "t" * 43
+AUTH = (("authorization", f"Bearer {TOKEN}"),)
 
 
 @pytest.fixture(scope="module")
@@ -36,14 +38,18 @@ def long_timeline(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def bridge(tmp_path_factory):
     jobs = JobManager(tmp_path_factory.mktemp("jobs"), workers=1, max_queue=1)
-    running = start_bridge(jobs=jobs, token="t" * 43)
+    running = start_bridge(jobs=jobs, token=TOKEN)
     yield running
     running.stop(grace_s=5)
 
 
+def connect(bridge) -> BridgeClient:
+    return BridgeClient(bridge.grpc_address, token=TOKEN)
+
+
 @pytest.fixture
 def client(bridge):
-    with BridgeClient(bridge.grpc_address) as c:
+    with BridgeClient(bridge.grpc_address, token=TOKEN) as c:
         c.wait_ready(10)
         yield c
 
@@ -72,7 +78,8 @@ def test_health_reflection_and_backends(bridge, client):
     with grpc.insecure_channel(bridge.grpc_address) as channel:
         stub = reflection_pb2_grpc.ServerReflectionStub(channel)
         replies = stub.ServerReflectionInfo(
-            iter([reflection_pb2.ServerReflectionRequest(list_services="")]), timeout=5)
+            iter([reflection_pb2.ServerReflectionRequest(list_services="")]), timeout=5,
+            metadata=AUTH)
         names = {s.name for r in replies for s in r.list_services_response.service}
     assert "scorebridge.v1.Bridge" in names and "grpc.health.v1.Health" in names
 
@@ -127,8 +134,7 @@ def test_score_round_trip(client, short_timeline, tmp_path):
 
 def test_two_clients_one_queued_third_refused(bridge, short_timeline, long_timeline):
     on_event, running, _ = first_event("timeline")
-    with BridgeClient(bridge.grpc_address) as a, BridgeClient(bridge.grpc_address) as b, \
-            BridgeClient(bridge.grpc_address) as c:
+    with connect(bridge) as a, connect(bridge) as b, connect(bridge) as c:
         first = run_in_thread(a.analyze, long_timeline, SLOW, on_event=on_event)
         assert running.wait(30), "the first job never started"
         queued_event, queued, _ = first_event("queued")
@@ -171,7 +177,7 @@ def test_cancel_mid_job_leaves_nothing(bridge, client, long_timeline, short_time
 
 def test_cancel_queued_job(bridge, long_timeline, short_timeline):
     on_event, running, _ = first_event("timeline")
-    with BridgeClient(bridge.grpc_address) as a, BridgeClient(bridge.grpc_address) as b:
+    with connect(bridge) as a, connect(bridge) as b:
         first = run_in_thread(a.analyze, long_timeline, SLOW, on_event=on_event)
         assert running.wait(30)
         q_event, queued, ids = first_event("queued")
@@ -213,9 +219,9 @@ def test_restart_lists_finished_jobs(bridge, client, short_timeline, tmp_path):
     done = client.analyze(short_timeline)
     # A second bridge over the same jobs folder (as after a restart) knows the job.
     again = JobManager(bridge.jobs.root)
-    server, port = build_server("127.0.0.1:0", jobs=again)
+    server, port = build_server("127.0.0.1:0", jobs=again, token=TOKEN)
     try:
-        with BridgeClient(f"127.0.0.1:{port}") as other:
+        with BridgeClient(f"127.0.0.1:{port}", token=TOKEN) as other:
             listed = {j["job_id"]: j for j in other.list_jobs()}
             assert listed[done["job_id"]]["state"] == "JOB_STATE_SUCCEEDED"
             assert "analysis" not in listed[done["job_id"]]  # listings stay small
@@ -284,18 +290,19 @@ def test_missing_source_and_unknown_job(bridge):
     with grpc.insecure_channel(bridge.grpc_address) as channel:
         stub = pb_grpc.BridgeStub(channel)
         with pytest.raises(grpc.RpcError) as err:
-            list(stub.AnalyzeTimeline(pb.AnalyzeRequest(), timeout=10))
+            list(stub.AnalyzeTimeline(pb.AnalyzeRequest(), timeout=10, metadata=AUTH))
         assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
         assert "source" in err.value.details()
         with pytest.raises(grpc.RpcError) as err:
-            stub.GetJob(pb.JobRef(job_id="no-such-job"), timeout=10)
+            stub.GetJob(pb.JobRef(job_id="no-such-job"), timeout=10, metadata=AUTH)
         assert err.value.code() == grpc.StatusCode.NOT_FOUND
 
 
 def test_health_not_serving_until_ready_and_after_stop(tmp_path):
     jobs = JobManager(tmp_path / "jobs")
     checker = health.HealthServicer()
-    server, port = build_server("127.0.0.1:0", jobs=jobs, health_servicer=checker, start=False)
+    server, port = build_server("127.0.0.1:0", jobs=jobs, token=TOKEN, health_servicer=checker,
+                                start=False)
     server.start()
     try:
         assert health_status(f"127.0.0.1:{port}") == NOT_SERVING
@@ -316,12 +323,15 @@ def test_score_via_server_and_cli(bridge, short_timeline, tmp_path, capsys):
     from bridge.server.commands import score_via_server
 
     seen: list[str] = []
+    token_file = tmp_path / "token"
+    token_file.write_text(TOKEN + "\n")
     result = score_via_server(bridge.grpc_address, short_timeline, tmp_path / "a", ScoreOptions(),
-                              lambda stage, fraction, message: seen.append(stage))
+                              lambda stage, fraction, message: seen.append(stage),
+                              token_file=token_file)
     assert Path(result["wav_path"]).is_file() and seen[0] == "queued" and "render" in seen
     # `scorebridge score --server ADDR` goes through the same function.
     rc = main(["-q", "score", str(short_timeline), "-o", str(tmp_path / "b"),
-               "--server", bridge.grpc_address])
+               "--server", bridge.grpc_address, "--token-file", str(token_file)])
     assert rc == 0
     printed = json.loads(capsys.readouterr().out)
     assert Path(printed["wav_path"]).parent == (tmp_path / "b").resolve()

@@ -49,7 +49,7 @@ def test_sigterm_during_score_exits_in_grace_without_partial_files(tmp_path):
         assert endpoint["pid"] == proc.pid
         http = HttpBridgeClient.from_config(config_dir)  # what a plugin does
         http.wait_ready(30)
-        with BridgeClient(endpoint["grpc"]) as client:
+        with BridgeClient.from_config(config_dir) as client:
             client.wait_ready(30)
             on_event, in_affect, ids = first_event("affect")
             box = run_in_thread(client.score, timeline, out, SLOW, on_event=on_event)

@@ -7,13 +7,16 @@ the bridge's errors); the manager under test is the real one.
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
 import pytest
 
 from bridge.errors import InvalidOptionError
-from bridge.jobs import JOB_FILE, JobManager, JobState, QueueFullError, UnknownJobError
+from bridge.jobs import JOB_FILE, LIVE_PREFIX, JobManager, JobState, QueueFullError, UnknownJobError
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -144,8 +147,12 @@ def test_restart_lists_finished_and_fails_interrupted(tmp_path):
     stuck_gate = threading.Event()
     stuck = first.submit("score", gated(stuck_gate, started=started))
     assert started.wait(5)
-    # Simulate a crash: the record on disk still says RUNNING.
+    # Simulate a crash: the record on disk still says RUNNING, and the process that owned
+    # the job (its .live-<pid> marker) is gone.
     assert json.loads((stuck.dir / JOB_FILE).read_text())["state"] == "RUNNING"
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    (stuck.dir / f"{LIVE_PREFIX}{os.getpid()}").rename(stuck.dir / f"{LIVE_PREFIX}{dead.pid}")
 
     second = JobManager(root)
     try:
