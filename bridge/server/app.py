@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import socket
 import sys
 import threading
 import time
@@ -103,6 +104,7 @@ def build_server(
     reflection.enable_server_reflection(
         (SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME), server
     )
+    _check_free(address)
     try:
         if tls is None:
             port = server.add_insecure_port(address)
@@ -169,8 +171,8 @@ def start_bridge(
     A ``host`` that others can reach requires ``tls``: the token would travel in clear.
     """
     if not is_loopback(host) and tls is None:
-        raise StartError(f"--listen {host} is reachable from other machines: give "
-                         "--tls-cert/--tls-key or --tls-self-signed", field="listen")
+        raise StartError(f"--listen {host} is reachable from other machines and needs "
+                         "TLS: give --tls-cert/--tls-key or --tls-self-signed", field="listen")
     health_servicer = health.HealthServicer()
     servicer = BridgeServicer(jobs, max_streams=max_streams)
     server, port = build_server(
@@ -219,8 +221,8 @@ def run_server(
     host = listen or host
     wants_tls = tls_self_signed or tls_cert is not None or tls_key is not None
     if not is_loopback(host) and not wants_tls:
-        raise StartError(f"--listen {host} is reachable from other machines: give "
-                         "--tls-cert/--tls-key or --tls-self-signed", field="listen")
+        raise StartError(f"--listen {host} is reachable from other machines and needs "
+                         "TLS: give --tls-cert/--tls-key or --tls-self-signed", field="listen")
     token = load_or_create_token(config_dir)
     tls = None
     if tls_cert is not None or tls_key is not None:
@@ -272,6 +274,22 @@ def run_server(
         log.warning("some work did not stop within %.1f s", grace_s)
     log.info("stopped")
     return 0
+
+
+def _check_free(address: str) -> None:
+    """Refuse a taken port in one line before gRPC tries it (and logs its own lines)."""
+    host, _, port = address.rpartition(":")
+    if not port.isdigit() or int(port) == 0:
+        return
+    host = host.strip("[]")
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as gRPC binds
+        try:
+            probe.bind((host, int(port)))
+        except OSError as err:
+            raise StartError(f"cannot listen on {address}: {err.strerror}", field="port"
+                             ) from None
 
 
 def _join(host: str, port: int) -> str:

@@ -82,8 +82,10 @@ class HttpGateway(ThreadingHTTPServer):
     block_on_close = False
 
     def __init__(self, host: str, port: int, *, servicer: BridgeServicer, token: str,
-                 health=None, max_connections: int = MAX_CONNECTIONS) -> None:
+                 health=None, max_connections: int = MAX_CONNECTIONS,
+                 socket_timeout_s: float = SOCKET_TIMEOUT_S) -> None:
         super().__init__((host, port), _Handler)
+        self.socket_timeout_s = socket_timeout_s
         self._slots = threading.BoundedSemaphore(max_connections)
         self.servicer = servicer
         self.token = token
@@ -147,7 +149,10 @@ class _Handler(BaseHTTPRequestHandler):
     sys_version = ""
     # Events are small writes: without TCP_NODELAY each one can wait for a delayed ACK.
     disable_nagle_algorithm = True
-    timeout = SOCKET_TIMEOUT_S  # applied to the socket by StreamRequestHandler.setup
+
+    def setup(self) -> None:
+        self.timeout = self.server.socket_timeout_s  # StreamRequestHandler.setup applies it
+        super().setup()
 
     # ------------------------------------------------------------ verbs
 

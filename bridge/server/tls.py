@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bridge.errors import BridgeError
-from bridge.local_config import tls_pair_paths
+from bridge.local_config import private_folder, tls_pair_paths
 
 SELF_SIGNED_NAME = "scorebridge"  # every generated certificate carries this DNS name
 _VALID_DAYS = 3650
@@ -89,7 +89,7 @@ def load_pair(cert: str | Path, key: str | Path) -> TlsPair:
 
 def load_or_create_self_signed(config_dir: Path, hosts: list[str] = ()) -> TlsPair:
     """The generated pair in the config folder, made on first use (key 0600)."""
-    cert_path, key_path = tls_pair_paths(config_dir)
+    cert_path, key_path = tls_pair_paths(private_folder(config_dir))
     if cert_path.is_file() and key_path.is_file() and not key_path.is_symlink() \
             and not key_path.stat().st_mode & 0o077:
         return load_pair(cert_path, key_path)
