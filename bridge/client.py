@@ -66,6 +66,8 @@ def timeline_source(timeline: str | Path) -> dict[str, str]:
     OTIO JSON text as ``otio_json``."""
     if isinstance(timeline, str) and timeline.lstrip().startswith("{"):
         return {"otio_json": timeline}
+    if "\x00" in str(timeline):
+        raise BridgeError("the timeline path contains a NUL byte", field="path")
     return {"path": str(Path(timeline).expanduser().resolve())}
 
 
