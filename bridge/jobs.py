@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from bridge.errors import BridgeError, CancelledError
+from bridge.local_config import pid_alive
 from bridge.outputs import remove_stale_staging, write_text_atomic
 from bridge.progress import CancelToken, ProgressFn
 
@@ -440,7 +441,7 @@ class JobManager:
             folder = Path(entry.path)
             owners = [int(m.name[len(LIVE_PREFIX):]) for m in folder.glob(f"{LIVE_PREFIX}*")
                       if m.name[len(LIVE_PREFIX):].isdigit()]
-            if any(_pid_alive(pid) for pid in owners):
+            if any(pid_alive(pid) for pid in owners):
                 continue  # another running bridge's job (a shared jobs folder)
             if not (folder / JOB_FILE).exists():
                 if owners:  # died between creating the folder and writing the record
@@ -468,13 +469,3 @@ class JobManager:
         write_text_atomic(job.dir / JOB_FILE, json.dumps(job.to_record(), indent=1), mode=0o600)
 
 
-def _pid_alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return True  # another JobManager of this process (a restart reuses no pid it had)
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:
-        return True
-    return True

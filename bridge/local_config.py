@@ -168,7 +168,7 @@ def _create_token(path: Path) -> str | None:
     token = secrets.token_urlsafe(32)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".token.", suffix=".tmp")
     try:
-        os.fchmod(fd, 0o600)
+        os.chmod(tmp, 0o600)  # by path: os.fchmod is missing on Windows before 3.13
         with os.fdopen(fd, "w", encoding="ascii") as f:
             f.write(token + "\n")
         try:
@@ -200,7 +200,7 @@ class EndpointLock:
             import fcntl
         except ImportError:  # Windows: trust the PID in bridge.json
             other = read_endpoint(folder).get("pid")
-            if isinstance(other, int) and other != os.getpid() and _pid_alive(other):
+            if isinstance(other, int) and other != os.getpid() and pid_alive(other):
                 handle.close()
                 return None
             return cls(handle, folder)
@@ -217,7 +217,7 @@ class EndpointLock:
         data = json.dumps({**fields, "pid": os.getpid()}).encode()
         fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=".bridge.", suffix=".tmp")
         try:
-            os.fchmod(fd, 0o600)
+            os.chmod(tmp, 0o600)
             with os.fdopen(fd, "wb") as f:
                 f.write(data)
             os.replace(tmp, path)
@@ -253,11 +253,17 @@ def tls_pair_paths(directory: str | Path | None = None) -> tuple[Path, Path]:
     return folder / TLS_CERT_FILE, folder / TLS_KEY_FILE
 
 
-def _pid_alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
+    """Whether process ``pid`` exists; True when that cannot be told safely."""
+    if pid == os.getpid():
+        return True
+    if os.name == "nt":
+        # os.kill on Windows terminates the process whatever the signal: never probe.
+        return True
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    except OSError:
+    except OSError:  # e.g. another user's process
         return True
     return True

@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from bridge.errors import BridgeError
+from bridge.local_config import pid_alive
 
 MANIFEST_NAME = "scorebridge-result.json"
 MANIFEST_FORMAT = "scorebridge.result"
@@ -73,7 +74,7 @@ def atomic_write(path: str | Path, write: Callable[[IO[bytes]], None], *,
     except OSError as err:
         raise BridgeError(f"cannot write here: {err.strerror}", path=path) from err
     try:
-        os.fchmod(fd, RESULT_FILE_MODE if mode is None else mode)
+        os.chmod(tmp, RESULT_FILE_MODE if mode is None else mode)  # not fchmod: Windows
         with os.fdopen(fd, "wb") as f:
             write(f)
         os.replace(tmp, path)
@@ -337,20 +338,6 @@ def _undo(moved: list[tuple[Path, Path]]) -> bool:
     return ok
 
 
-def _pid_alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # someone else's process: alive
-        return True
-    except OSError:
-        return True  # cannot tell (e.g. Windows without the pid): assume alive
-    return True
-
-
 def _lock(path: Path):
     """An exclusive, non-blocking lock on ``path`` (an open file), or None if held elsewhere.
 
@@ -386,7 +373,7 @@ def remove_stale_staging(folder: str | Path) -> list[Path]:
         if not match or not entry.is_dir(follow_symlinks=False):
             continue
         path = Path(entry.path)
-        stale = not _pid_alive(int(match.group(1)))
+        stale = not pid_alive(int(match.group(1)))
         if not stale and time.time() - entry.stat().st_mtime > _STALE_GRACE_S \
                 and (path / _OWNER_FILE).exists():
             held = _lock(path / _OWNER_FILE)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import grpc
 
-from bridge import errors, jobs
+from bridge import errors, jobs, local_config, outputs
 
 _CODE_FOR_CLASS: dict[type[BaseException], grpc.StatusCode] = {
     errors.UnreadableTimelineError: grpc.StatusCode.INVALID_ARGUMENT,
@@ -21,6 +21,9 @@ _CODE_FOR_CLASS: dict[type[BaseException], grpc.StatusCode] = {
     errors.CancelledError: grpc.StatusCode.CANCELLED,
     jobs.QueueFullError: grpc.StatusCode.RESOURCE_EXHAUSTED,
     jobs.UnknownJobError: grpc.StatusCode.NOT_FOUND,
+    jobs.ResultTooLargeError: grpc.StatusCode.RESOURCE_EXHAUSTED,
+    outputs.OutputExistsError: grpc.StatusCode.FAILED_PRECONDITION,
+    local_config.TokenFileError: grpc.StatusCode.FAILED_PRECONDITION,
     # The root itself is raised for environment trouble, e.g. an output folder that cannot
     # be created; a subclass nobody mapped lands here too.
     errors.BridgeError: grpc.StatusCode.FAILED_PRECONDITION,

@@ -109,6 +109,14 @@ def test_stems_folder_and_existing_score_survive(client, timeline, tmp_path):
     assert (out / "score.wav").read_bytes() == b"the temp score the Premiere project points at"
     assert (out / "stems" / "dialogue.wav").exists()
 
+    # the editor re-exported over that result by hand: overwrite now refuses, changes nothing
+    (out / "score.v2.wav").write_bytes(b"edited by hand")
+    before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    with pytest.raises(RemoteError) as err:
+        client.score(timeline, out, ScoreOptions(overwrite=True))
+    assert err.value.code == "FAILED_PRECONDITION" and "score.v2.wav" in str(err.value)
+    assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
+
 
 def test_output_folder_must_be_absolute_and_usable(bridge, timeline, tmp_path):
     with grpc.insecure_channel(bridge.grpc_address) as channel:
