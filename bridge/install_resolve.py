@@ -8,9 +8,10 @@ the Edit page, each by its file name. The per-user roots (from Resolve's scripti
 * Linux:   ~/.local/share/DaVinciResolve/Fusion/Scripts
 
 The three entry scripts go into ``Edit`` under the names the menu should show; the shared
-module and a standard-library subset of the ``bridge`` package (the client with the two
-modules it imports) go into ``Edit/.scorebridge`` so that they do not appear as menu
-entries of their own. Nothing else (no grpcio, no numpy) is needed in Resolve's Python.
+module and a standard-library subset of the ``bridge`` package (the client, the two
+modules it imports, and ``local_config`` for the config folder and token) go into
+``Edit/.scorebridge`` so that they do not appear as menu entries of their own. Nothing
+else (no grpcio, no numpy) is needed in Resolve's Python.
 """
 
 from __future__ import annotations

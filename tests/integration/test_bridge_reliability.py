@@ -498,3 +498,19 @@ def test_tls_pinned_client_accepted_unpinned_refused(tmp_path, timeline):
             assert err.value.code == "UNAUTHENTICATED"
     finally:
         running.stop(grace_s=2)
+
+
+def test_serve_tls_self_signed_prints_the_pin_local_clients_use(tmp_path):
+    proc, endpoint = start_serve(tmp_path, "--tls-self-signed")
+    try:
+        printed = proc.stdout.readline()
+        while "fingerprint" not in printed:
+            assert printed, "serve ended its output without printing the fingerprint"
+            printed = proc.stdout.readline()
+        fingerprint = printed.split()[-1]
+        assert fingerprint.startswith("sha256:") and endpoint["tls_fingerprint"] == fingerprint
+        with BridgeClient.from_config(tmp_path / "config") as client:  # pins from bridge.json
+            client.wait_ready(30)
+            assert client.list_jobs() == []
+    finally:
+        stop(proc)
