@@ -94,6 +94,8 @@ def write_text_atomic(path: str | Path, text: str, *, mode: int | None = None) -
 def versioned_name(name: str, version: int) -> str:
     """``score.wav`` -> ``score.v2.wav``; ``stems`` -> ``stems.v2``; version 1 is ``name``.
 
+    The version follows the name's first part: ``score.plan.json`` -> ``score.v2.plan.json``.
+
     Only the first component of a relative name is versioned: ``stems/pad.wav`` ->
     ``stems.v2/pad.wav`` (the files inside a versioned folder keep their names).
     """
@@ -107,8 +109,10 @@ def versioned_name(name: str, version: int) -> str:
 
 
 def _split(name: str) -> tuple[str, str]:
-    dot = name.rfind(".")
-    return (name, "") if dot <= 0 else (name[:dot], name[dot:])
+    # The version goes after the first part, so derived names line up:
+    # score.v2.wav, score.v2.plan.json, stems.v2.
+    dot = name.find(".", 1)
+    return (name, "") if dot < 0 else (name[:dot], name[dot:])
 
 
 def _version_of(entry: str, base: str) -> int | None:

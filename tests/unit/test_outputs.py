@@ -46,6 +46,7 @@ def test_versioned_names():
     assert versioned_name("stems", 3) == "stems.v3"
     assert versioned_name("stems/pad.wav", 2) == "stems.v2/pad.wav"
     assert versioned_name(MANIFEST_NAME, 2) == "scorebridge-result.v2.json"
+    assert versioned_name("score.plan.json", 3) == "score.v3.plan.json"
     with pytest.raises(ValueError):
         versioned_name("score.wav", 0)
 
