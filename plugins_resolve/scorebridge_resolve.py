@@ -120,11 +120,10 @@ def parse_custom_data(custom: str) -> dict[str, Any] | None:
 
 
 def config_dir() -> Path:
-    """Where the bridge keeps its token (the same rule as ``bridge.server.auth``)."""
-    if os.environ.get("SCOREBRIDGE_CONFIG_DIR"):
-        return Path(os.environ["SCOREBRIDGE_CONFIG_DIR"]).expanduser()
-    xdg = os.environ.get("XDG_CONFIG_HOME")
-    return (Path(xdg).expanduser() if xdg else Path.home() / ".config") / "scorebridge"
+    """Where the bridge keeps its token: the bridge's own per-OS rule, shipped beside us."""
+    from bridge.platform_paths import config_dir as bridge_config_dir
+
+    return bridge_config_dir()
 
 
 def _token() -> str:

@@ -10,7 +10,6 @@ pipeline removes what they were writing.
 from __future__ import annotations
 
 import logging
-import os
 import signal
 import threading
 import time
@@ -22,6 +21,7 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
+from bridge import platform_paths
 from bridge.jobs import JobManager
 from bridge.server import auth
 from bridge.server.gen.scorebridge.v1 import bridge_pb2_grpc as pb_grpc
@@ -35,8 +35,8 @@ LOOPBACK = "127.0.0.1"
 
 
 def default_jobs_root() -> Path:
-    env = os.environ.get("SCOREBRIDGE_JOBS_DIR")
-    return Path(env).expanduser() if env else Path.home() / ".cache" / "scorebridge" / "jobs"
+    """$SCOREBRIDGE_JOBS_DIR, else ``jobs`` in this OS's cache folder (~/.cache/scorebridge)."""
+    return platform_paths.jobs_dir()
 
 
 def set_serving(health_servicer: health.HealthServicer, serving: bool) -> None:

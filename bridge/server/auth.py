@@ -15,6 +15,7 @@ import secrets
 import stat
 from pathlib import Path
 
+from bridge import platform_paths
 from bridge.outputs import write_text_atomic
 
 log = logging.getLogger(__name__)
@@ -24,14 +25,9 @@ ENDPOINT_FILE = "bridge.json"  # where a running bridge says which ports it serv
 
 
 def config_dir(explicit: str | Path | None = None) -> Path:
-    """$SCOREBRIDGE_CONFIG_DIR, else $XDG_CONFIG_HOME/scorebridge, else ~/.config/scorebridge."""
-    if explicit is not None:
-        return Path(explicit).expanduser()
-    if os.environ.get("SCOREBRIDGE_CONFIG_DIR"):
-        return Path(os.environ["SCOREBRIDGE_CONFIG_DIR"]).expanduser()
-    xdg = os.environ.get("XDG_CONFIG_HOME")
-    base = Path(xdg).expanduser() if xdg else Path.home() / ".config"
-    return base / "scorebridge"
+    """``explicit``, else $SCOREBRIDGE_CONFIG_DIR, else this OS's config folder
+    (``bridge.platform_paths.config_dir``: ~/.config/scorebridge on Linux)."""
+    return platform_paths.config_dir(explicit)
 
 
 def load_or_create_token(directory: str | Path | None = None) -> str:
