@@ -185,3 +185,17 @@ def test_scores_the_demo_timeline_from_the_fresh_install(fresh):
     assert info.samplerate == 48_000
     assert info.frames == samples_for(edit.duration_s, info.samplerate)
     assert (out / "scored.otio").is_file() and (out / "score.mid").is_file()
+
+
+REALWORLD = REPO.parent / "shared" / "realworld" / "timelines"
+
+
+@pytest.mark.skipif(not REALWORLD.is_dir(), reason=f"no real-world timelines at {REALWORLD}")
+def test_reads_third_party_formats_from_the_fresh_install(fresh):
+    """The FCP7 XML, FCPXML and EDL readers are OTIO adapter plugins found through the
+    installed environment's entry points, so a wheel install must find them too."""
+    for name, shots in (("fcp7__premiere_example.xml", 4), ("fcpx__fcpx_project.fcpxml", 12),
+                        ("cmx__premiere_example.edl", 2), ("otio__transition.otio", 4)):
+        done = ok(fresh.scorebridge("-q", "analyze", "--no-detect", REALWORLD / name))
+        summary = done.stdout.splitlines()[0]
+        assert f", {shots} shots, " in summary, summary
