@@ -16,6 +16,7 @@ import shutil
 import subprocess
 import sys
 import sysconfig
+import time
 import zipfile
 from pathlib import Path
 
@@ -199,3 +200,26 @@ def test_reads_third_party_formats_from_the_fresh_install(fresh):
         done = ok(fresh.scorebridge("-q", "analyze", "--no-detect", REALWORLD / name))
         summary = done.stdout.splitlines()[0]
         assert f", {shots} shots, " in summary, summary
+
+
+def test_serve_from_the_fresh_install_and_doctor_sees_it(fresh):
+    config = fresh.root / "xdg/config/scorebridge"  # the Linux rule under XDG_CONFIG_HOME
+    exe = fresh.bin / ("scorebridge.exe" if os.name == "nt" else "scorebridge")
+    server = subprocess.Popen([str(exe), "serve", "--port", "0", "--http-port", "0"],
+                              cwd=fresh.root, env=fresh.env, stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not (config / "bridge.json").exists():
+            assert server.poll() is None, server.stdout.read()
+            assert time.monotonic() < deadline, "serve wrote no bridge.json within 60 s"
+            time.sleep(0.1)
+        endpoint = json.loads((config / "bridge.json").read_text())
+        done = ok(fresh.scorebridge("doctor"))
+        (bridge_line,) = [line for line in done.stdout.splitlines() if "Bridge:" in line]
+        assert bridge_line == (f"✔ Bridge: running (pid {server.pid}), gRPC {endpoint['grpc']}, "
+                               f"HTTP {endpoint['http']}, answering health")
+        assert f"✔ Token: {config / 'token'} (mode 600)" in done.stdout
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
