@@ -35,8 +35,8 @@ class Check:
     fix: str = ""
     needed_to_score: bool = False
 
-    def lines(self) -> list[str]:
-        mark = "✔" if self.ok else "✖"
+    def lines(self, marks: tuple[str, str] = ("✔", "✖")) -> list[str]:
+        mark = marks[0] if self.ok else marks[1]
         need = " (needed to score)" if self.needed_to_score and not self.ok else ""
         out = [f"{mark} {self.title}: {self.detail}{need}"]
         if not self.ok and self.fix:
@@ -210,6 +210,25 @@ def check_resolve() -> Check:
     return Check("DaVinci Resolve", True, f"scripts installed and current in {edit}")
 
 
+def check_premiere() -> Check:
+    from bridge.install_premiere import INSTALL_RECORD, default_panel_dir
+    from bridge.plugin_files import plugin_dir, shipped_files
+
+    folder = default_panel_dir()
+    if not (folder / INSTALL_RECORD).is_file():
+        return Check("Premiere panel", False, f"not installed in {folder}",
+                     "scorebridge install-premiere (then load it in Premiere, as it prints)")
+    source = plugin_dir("premiere")
+    def current(relative: Path) -> bool:
+        copy = folder / relative
+        return copy.is_file() and copy.read_bytes() == (source / relative).read_bytes()
+
+    if not all(current(relative) for relative in shipped_files(source)):
+        return Check("Premiere panel", False, f"the copy in {folder} is from another version",
+                     "scorebridge install-premiere, then reload the panel")
+    return Check("Premiere panel", True, f"installed and current in {folder}")
+
+
 def check_neural() -> Check:
     from bridge.neural_runtime import describe
 
@@ -251,6 +270,7 @@ def run_checks(soundfont: Path | None = None, config: Path | None = None, *,
         ("Bridge", lambda: check_bridge(config), False),
         ("Token", lambda: check_token(config), False),
         ("DaVinci Resolve", check_resolve, False),
+        ("Premiere panel", check_premiere, False),
         ("Neural backends", check_neural, False),
     ]
     checks: list[Check] = []
@@ -263,10 +283,19 @@ def can_score(checks: list[Check]) -> bool:
     return all(c.ok for c in checks if c.needed_to_score)
 
 
-def report(checks: list[Check]) -> str:
+def marks_for(stream) -> tuple[str, str]:
+    """✔/✖, or plain marks where the output cannot encode them (a Windows code page)."""
+    try:
+        "✔✖".encode(getattr(stream, "encoding", None) or "ascii")
+    except (UnicodeEncodeError, LookupError):
+        return ("ok", "XX")
+    return ("✔", "✖")
+
+
+def report(checks: list[Check], marks: tuple[str, str] = ("✔", "✖")) -> str:
     lines = [f"scorebridge {__version__} on {sys.platform}"]
     for check in checks:
-        lines += check.lines()
+        lines += check.lines(marks)
     lines.append("The default engine can score here." if can_score(checks) else
                  "Scoring will fail until the lines marked \"needed to score\" are fixed.")
     return "\n".join(lines)
@@ -274,7 +303,7 @@ def report(checks: list[Check]) -> str:
 
 def cmd_doctor(args: argparse.Namespace) -> int:
     checks = run_checks(args.soundfont, args.config_dir, debug=args.debug)
-    print(report(checks))
+    print(report(checks, marks_for(sys.stdout)))
     return 0 if can_score(checks) else EXIT_CANNOT_SCORE
 
 

@@ -114,3 +114,32 @@ def test_a_stale_endpoint_file_is_flagged(tmp_path):
     check = check_bridge(config)
     assert not check.ok and "does not answer" in check.detail
     assert "scorebridge serve" in check.fix
+
+
+def test_premiere_panel_installed_current_or_stale(isolated, monkeypatch):
+    from bridge.doctor import check_premiere
+    from bridge.install_premiere import default_panel_dir, install_panel
+
+    monkeypatch.setenv("XDG_DATA_HOME", str(isolated / "data"))
+    assert not check_premiere().ok
+    install_panel()
+    check = check_premiere()
+    assert check.ok and str(default_panel_dir()) in check.detail
+    (default_panel_dir() / "src" / "main.js").write_text("// older")
+    check = check_premiere()
+    assert not check.ok and "another version" in check.detail
+    assert check.fix.startswith("scorebridge install-premiere")
+
+
+def test_plain_marks_where_the_console_cannot_show_them():
+    import io
+
+    from bridge.doctor import Check, marks_for, report
+
+    cp1252 = io.TextIOWrapper(io.BytesIO(), encoding="cp1252")
+    assert marks_for(cp1252) == ("ok", "XX")
+    assert marks_for(io.TextIOWrapper(io.BytesIO(), encoding="utf-8")) == ("✔", "✖")
+    text = report([Check("SoundFont", False, "none", "install one", needed_to_score=True)],
+                  marks_for(cp1252))
+    text.encode("cp1252")  # printable there
+    assert "XX SoundFont: none (needed to score)\n    fix: install one" in text
