@@ -99,10 +99,11 @@ def _library():
     """The pyfluidsynth module, or a BackendUnavailableError saying what to install."""
     try:
         with _IMPORT_LOCK:
-            if "fluidsynth" not in sys.modules:
+            if "fluidsynth" in sys.modules:  # loaded already: no second lookup
+                import fluidsynth
+            else:
                 with _loader_answers(find_fluidsynth_library()):
                     import fluidsynth
-            import fluidsynth
     except FluidSynthNotFound as err:
         raise BackendUnavailableError(f"{err}; {fluidsynth_install_hint()}") from err
     except (ImportError, OSError) as err:  # found but not loadable (wrong architecture, ...)
