@@ -103,7 +103,8 @@ def check_default_engine() -> list[Check]:
         for entry in entries:
             is_default = entry.name == wanted.get(kind)
             title = f"{kind} backend {entry.name!r}" + (" (default)" if is_default else "")
-            detail = "can run" if entry.available else f"cannot run: {entry.reason}"
+            # the reason's fix (after "; ") is already on the FluidSynth/SoundFont lines
+            detail = "can run" if entry.available else f"cannot run: {entry.reason.split('; ')[0]}"
             fix = ("fix the lines above" if is_default
                    else "only needed when you choose this backend; see `scorebridge backends`")
             checks.append(Check(title, entry.available, detail, fix, needed_to_score=is_default))
