@@ -1,4 +1,4 @@
-"""`scorebridge` command line: analyze, affect, score, eval, serve, backends.
+"""`scorebridge` command line: analyze, affect, score, eval, serve, backends, doctor.
 
 Bad input exits with status 2 and one line naming the file and the problem; `--debug`
 shows the traceback instead.
@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from bridge import __version__
 from bridge.config import ScoreOptions
 from bridge.errors import BridgeError
 from bridge.progress import ProgressFn
@@ -202,6 +203,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="scorebridge",
         description="Score an edited timeline with music that follows its picture.",
     )
+    parser.add_argument("--version", action="version", version=f"scorebridge {__version__}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -242,10 +244,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     add("backends", cmd_backends, "list affect estimators and music backends, and what is missing")
 
+    from bridge.doctor import add_command as add_doctor
     from bridge.eval_cli import add_command as add_eval
+    from bridge.install_premiere import add_command as add_install_premiere
     from bridge.install_resolve import add_command as add_install_resolve
 
     add_install_resolve(sub)
+    add_install_premiere(sub)
+    add_doctor(sub)
     add_eval(sub)
     try:
         from bridge.server.commands import add_commands

@@ -17,16 +17,15 @@ else (no grpcio, no numpy) is needed in Resolve's Python.
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
-import sys
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-PLUGIN_DIR = REPO_ROOT / "plugins_resolve"
-LIB_FOLDER = ".scorebridge"
+from bridge import platform_paths
+from bridge.plugin_files import plugin_dir
 
-ENTRY_TEMPLATE = PLUGIN_DIR / "entry_script.py.in"
+PACKAGE_DIR = Path(__file__).resolve().parent
+LIB_FOLDER = ".scorebridge"
+ENTRY_TEMPLATE = "entry_script.py.in"
 
 # the name Resolve shows in Workspace > Scripts -> (action for scorebridge_resolve.main, summary)
 ENTRY_SCRIPTS = {
@@ -43,17 +42,7 @@ ENTRY_SCRIPTS = {
 def default_scripts_dir(platform: str | None = None, env: dict[str, str] | None = None,
                         home: Path | None = None) -> Path:
     """The per-user ``Fusion/Scripts/Edit`` folder for this operating system."""
-    platform = platform or sys.platform
-    env = os.environ if env is None else env
-    home = home or Path.home()
-    if platform == "darwin":
-        root = home / "Library/Application Support/Blackmagic Design/DaVinci Resolve/Fusion"
-    elif platform.startswith("win"):
-        appdata = env.get("APPDATA") or str(home / "AppData" / "Roaming")
-        root = Path(appdata) / "Blackmagic Design" / "DaVinci Resolve" / "Support" / "Fusion"
-    else:
-        root = home / ".local/share/DaVinciResolve/Fusion"
-    return root / "Scripts" / "Edit"
+    return platform_paths.resolve_scripts_dir("Edit", platform=platform, env=env, home=home)
 
 
 def _library_sources() -> dict[Path, str]:
@@ -62,15 +51,15 @@ def _library_sources() -> dict[Path, str]:
     ``bridge/__init__.py`` imports only config and errors (the pipeline loads lazily), and
     ``bridge/client.py`` imports grpc only inside the gRPC client, so these files make a
     working ``bridge.client.HttpBridgeClient`` with the standard library alone;
-    ``bridge/local_config.py`` is where the plugin finds the config folder, token and
-    bridge.json, by the same rule as the bridge.
+    ``local_config`` (with ``platform_paths``, the per-OS folders it delegates to) gives the
+    plugin the bridge's own rule for the token and bridge.json. They come from this
+    installed package (a wheel or a checkout alike).
     """
-    package = REPO_ROOT / "bridge"
     return {
-        PLUGIN_DIR / "scorebridge_resolve.py": "scorebridge_resolve.py",
-        **{package / name: f"bridge/{name}"
+        plugin_dir("resolve") / "scorebridge_resolve.py": "scorebridge_resolve.py",
+        **{PACKAGE_DIR / name: f"bridge/{name}"
            for name in ("__init__.py", "client.py", "config.py", "errors.py",
-                        "local_config.py")},
+                        "local_config.py", "platform_paths.py")},
     }
 
 
@@ -84,14 +73,14 @@ def install_resolve(dest: Path | None = None) -> list[Path]:
     lib.mkdir(parents=True, exist_ok=True)
     written = []
     # The entry scripts differ only in their action, so they are written from one template.
-    template = ENTRY_TEMPLATE.read_text(encoding="utf-8")
+    template = (plugin_dir("resolve") / ENTRY_TEMPLATE).read_text(encoding="utf-8")
     for name, (action, summary) in ENTRY_SCRIPTS.items():
         script = template.format(title=name.removesuffix(".py"), summary=summary, action=action)
         (dest / name).write_text(script, encoding="utf-8")
         written.append(dest / name)
     for source, name in _library_sources().items():
         if not source.is_file():
-            raise FileNotFoundError(f"missing {source}: is this a complete checkout?")
+            raise FileNotFoundError(f"missing {source}: reinstall scorebridge")
         target = lib / name
         target.parent.mkdir(parents=True, exist_ok=True)
         written.append(Path(shutil.copyfile(source, target)))

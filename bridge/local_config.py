@@ -44,17 +44,15 @@ class TokenFileError(BridgeError):
 
 
 def config_dir(explicit: str | Path | None = None) -> Path:
-    """$SCOREBRIDGE_CONFIG_DIR, else $XDG_CONFIG_HOME/scorebridge, else ~/.config/scorebridge.
+    """``explicit``, else $SCOREBRIDGE_CONFIG_DIR, else this OS's config folder.
 
-    The one place this rule lives: everything that needs the folder calls this function.
+    The rule itself lives in ``bridge.platform_paths`` (stdlib-only too, and copied beside
+    the Resolve plugin): ~/.config/scorebridge on Linux, Application Support on macOS,
+    %APPDATA% on Windows. Everything that needs the folder calls this function.
     """
-    if explicit is not None:
-        return Path(explicit).expanduser()
-    if os.environ.get("SCOREBRIDGE_CONFIG_DIR"):
-        return Path(os.environ["SCOREBRIDGE_CONFIG_DIR"]).expanduser()
-    xdg = os.environ.get("XDG_CONFIG_HOME")
-    base = Path(xdg).expanduser() if xdg else Path.home() / ".config"
-    return base / "scorebridge"
+    from bridge import platform_paths
+
+    return platform_paths.config_dir(explicit)
 
 
 def private_folder(directory: str | Path | None = None) -> Path:

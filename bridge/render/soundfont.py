@@ -14,50 +14,39 @@ places every event on the 64-sample grid nearest its requested sample (error <= 
 from __future__ import annotations
 
 import ctypes
+import ctypes.util
 import os
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 
 from bridge.errors import BackendUnavailableError, InvalidOptionError
+from bridge.platform_paths import (
+    FLUIDSYNTH_NAMES,
+    SOUNDFONT_ENV,
+    SOUNDFONT_SUFFIXES,
+    FluidSynthNotFound,
+    find_fluidsynth_library,
+    fluidsynth_install_hint,
+    soundfont_candidates,
+    soundfont_install_hint,
+)
 
-SOUNDFONT_ENV = "SCOREBRIDGE_SOUNDFONT"
-SOUNDFONT_SUFFIXES = (".sf2", ".sf3")
 EVENT_GRID = 64  # FluidSynth's FLUID_BUFSIZE: events take effect on this sample grid
 DRUM_CHANNEL = 9  # General MIDI channel 10
 DRUM_BANK = 128
-INSTALL_HINT = (
-    "install the Debian package fluid-soundfont-gm (or your OS's General MIDI SoundFont) "
-    "or pass --soundfont PATH"
-)
-
-
-def default_soundfont_paths() -> list[Path]:
-    """The usual places a General MIDI SoundFont lives on Debian, macOS and Windows."""
-    home = Path.home()
-    paths = [
-        Path("/usr/share/sounds/sf2/FluidR3_GM.sf2"),
-        Path("/usr/share/sounds/sf2/default-GM.sf2"),
-        Path("/usr/share/sounds/sf3/default-GM.sf3"),
-        Path("/usr/share/sounds/sf3/FluidR3_GM.sf3"),
-        Path("/usr/share/soundfonts/FluidR3_GM.sf2"),
-        Path("/usr/share/soundfonts/default.sf2"),
-        Path("/usr/share/soundfonts/default-GM.sf2"),
-        Path("/usr/local/share/soundfonts/default.sf2"),
-        Path("/opt/homebrew/share/soundfonts/default.sf2"),
-        home / "Library/Audio/Sounds/Banks/FluidR3_GM.sf2",
-        home / "Library/Audio/Sounds/Banks/default.sf2",
-        Path("/Library/Audio/Sounds/Banks/FluidR3_GM.sf2"),
-        Path("C:/soundfonts/FluidR3_GM.sf2"),
-        Path("C:/soundfonts/default.sf2"),
-    ]
-    return paths
+INSTALL_HINT = soundfont_install_hint()
 
 
 def find_soundfont(
     explicit: Path | str | None = None, *, search_paths: list[Path] | None = None
 ) -> Path:
-    """The SoundFont to use: ``explicit``, then ``$SCOREBRIDGE_SOUNDFONT``, then the usual paths.
+    """The SoundFont to use: ``explicit``, then ``$SCOREBRIDGE_SOUNDFONT``, then this OS's
+    usual places (``platform_paths.soundfont_candidates``).
 
     An explicit path or environment value that is not a readable .sf2/.sf3 file is an error
     (not silently replaced by another font). ``search_paths`` replaces the built-in list.
@@ -77,21 +66,50 @@ def find_soundfont(
                     f"not a .sf2/.sf3 SoundFont (from {origin}); {INSTALL_HINT}", path=path
                 )
             return path
-    candidates = default_soundfont_paths() if search_paths is None else search_paths
+    candidates = soundfont_candidates() if search_paths is None else search_paths
     for path in candidates:
         if path.is_file() and path.suffix.lower() in SOUNDFONT_SUFFIXES:
             return path
     raise BackendUnavailableError(f"no General MIDI SoundFont found; {INSTALL_HINT}")
 
 
+_IMPORT_LOCK = threading.Lock()
+_DLL_FOLDERS: list = []
+
+
+@contextmanager
+def _loader_answers(library: str) -> Iterator[None]:
+    """Make ``ctypes.util.find_library`` answer ``library`` while pyfluidsynth is imported.
+
+    pyfluidsynth looks for its library once, at import, with the system loader only; this
+    makes it load the one ``platform_paths`` found (Homebrew and Windows folders included).
+    """
+    original = ctypes.util.find_library
+    ctypes.util.find_library = lambda name: library if name in FLUIDSYNTH_NAMES else original(name)
+    if os.name == "nt" and os.path.isabs(library):
+        # The DLLs it depends on sit beside it; the handle must live as long as the process.
+        _DLL_FOLDERS.append(os.add_dll_directory(os.path.dirname(library)))
+    try:
+        yield
+    finally:
+        ctypes.util.find_library = original
+
+
 def _library():
     """The pyfluidsynth module, or a BackendUnavailableError saying what to install."""
     try:
-        import fluidsynth
-    except ImportError as err:  # pyfluidsynth raises ImportError when libfluidsynth is absent
+        with _IMPORT_LOCK:
+            if "fluidsynth" in sys.modules:  # loaded already: no second lookup
+                import fluidsynth
+            else:
+                with _loader_answers(find_fluidsynth_library()):
+                    import fluidsynth
+    except FluidSynthNotFound as err:
+        raise BackendUnavailableError(f"{err}; {fluidsynth_install_hint()}") from err
+    except (ImportError, OSError) as err:  # found but not loadable (wrong architecture, ...)
         raise BackendUnavailableError(
-            f"FluidSynth is not usable ({err}); install libfluidsynth3 (Debian), "
-            "fluid-synth (Homebrew) or FluidSynth for Windows, and pip install pyfluidsynth"
+            f"FluidSynth is not usable ({err}); {fluidsynth_install_hint()}, "
+            "and pip install pyfluidsynth"
         ) from err
     write_float = getattr(fluidsynth._fl, "fluid_synth_write_float", None)
     if write_float is None:
@@ -103,6 +121,29 @@ def _library():
     ]  # fmt: skip
     write_float.restype = ctypes.c_int
     return fluidsynth, write_float
+
+
+def fluidsynth_version() -> tuple[str, str]:
+    """(where the library was loaded from, its version), or BackendUnavailableError."""
+    fluidsynth, _ = _library()
+    version_str = fluidsynth._fl.fluid_version_str
+    version_str.restype = ctypes.c_char_p
+    return _loaded_path(getattr(fluidsynth, "lib", "?")), version_str().decode("ascii", "replace")
+
+
+def _loaded_path(library: str) -> str:
+    """The file behind a loader name like "libfluidsynth.so.3", where the OS says (Linux)."""
+    if os.path.isabs(library):
+        return library
+    try:
+        with open("/proc/self/maps", encoding="utf-8") as maps:
+            for line in maps:
+                path = line.split()[-1]
+                if os.path.basename(path).startswith(library):
+                    return path
+    except OSError:
+        pass
+    return library
 
 
 def soundfont_available(explicit: Path | str | None = None) -> str:

@@ -16,7 +16,6 @@ health, GetJob or CancelJob.
 from __future__ import annotations
 
 import logging
-import os
 import signal
 import socket
 import sys
@@ -30,6 +29,7 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
+from bridge import platform_paths
 from bridge.errors import BridgeError
 from bridge.jobs import JobManager
 from bridge.local_config import EndpointLock, load_or_create_token
@@ -53,8 +53,8 @@ class StartError(BridgeError):
 
 
 def default_jobs_root() -> Path:
-    env = os.environ.get("SCOREBRIDGE_JOBS_DIR")
-    return Path(env).expanduser() if env else Path.home() / ".cache" / "scorebridge" / "jobs"
+    """$SCOREBRIDGE_JOBS_DIR, else ``jobs`` in this OS's cache folder (~/.cache/scorebridge)."""
+    return platform_paths.jobs_dir()
 
 
 def set_serving(health_servicer: health.HealthServicer, serving: bool) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from bridge import platform_paths
 from bridge.config import ScoreOptions
 from bridge.jobs import KEEP_DAYS, KEEP_LAST
 from bridge.progress import ProgressFn, no_progress
@@ -19,10 +20,9 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
                              "machines reach needs TLS (the HTTP gateway stays on 127.0.0.1)")
     parser.add_argument("--jobs-dir", type=Path, metavar="DIR",
                         help="job records and default outputs "
-                             "(default $SCOREBRIDGE_JOBS_DIR or ~/.cache/scorebridge/jobs)")
+                             f"(default {platform_paths.jobs_dir()})")
     parser.add_argument("--config-dir", type=Path, metavar="DIR",
-                        help="where the token lives (default $SCOREBRIDGE_CONFIG_DIR, "
-                             "$XDG_CONFIG_HOME/scorebridge or ~/.config/scorebridge)")
+                        help=f"where the token lives (default {platform_paths.config_dir()})")
     parser.add_argument("--grace", type=float, default=5.0, metavar="S",
                         help="seconds to finish cancelling jobs on shutdown (default 5)")
     parser.add_argument("--max-queue", type=int, default=4,
