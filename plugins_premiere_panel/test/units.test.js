@@ -6,7 +6,10 @@ const fs = require("node:fs");
 const path = require("node:path");
 const { test } = require("node:test");
 
-const { SseParser } = require("../src/bridge_http.js");
+const { BridgeError, SseParser, createBridge } = require("../src/bridge_http.js");
+const { Utf8Decoder } = require("../src/utf8.js");
+const { mediaFolderFor } = require("../src/scorer.js");
+const { withoutTextDecoder } = require("../test_support/fake_premierepro.js");
 const { colorIndex, markerComments, parseComments } = require("../src/markers.js");
 const { curvePoints } = require("../src/plot.js");
 
@@ -62,18 +65,79 @@ test("manifest.json has what UXP requires for a Premiere panel", () => {
   }
   assert.match(manifest.version, /^\d+\.\d+\.\d+$/);
   assert.ok(fs.existsSync(path.join(root, manifest.main)), "main points at a file");
+  // 25.6: every call the panel makes unconditionally is documented "Since 25.6"; the export
+  // (26.2) and track names (26.3) are feature-detected (see panel.test.js, "Premiere 25.6")
   assert.deepEqual(manifest.host, { app: "premierepro", minVersion: "25.6" });
   const panels = manifest.entrypoints.filter((e) => e.type === "panel");
   assert.equal(panels.length, 1);
   assert.equal(typeof panels[0].id, "string");
   assert.equal(typeof panels[0].label.default, "string");
-  assert.deepEqual(manifest.requiredPermissions.network.domains, ["http://127.0.0.1:50052"]);
-  // the panel's code talks to that same origin by default
-  const { DEFAULT_BASE_URL } = require("../src/bridge_http.js");
-  assert.equal(DEFAULT_BASE_URL, manifest.requiredPermissions.network.domains[0]);
+  // plain http by default; https for where the host blocks http:// (macOS)
+  const { DEFAULT_BASE_URL, TLS_BASE_URL } = require("../src/bridge_http.js");
+  assert.deepEqual(manifest.requiredPermissions.network.domains, [DEFAULT_BASE_URL, TLS_BASE_URL]);
   // every script index.html loads exists
   const html = fs.readFileSync(path.join(root, manifest.main), "utf-8");
   for (const [, src] of html.matchAll(/<script src="([^"]+)"/g)) {
     assert.ok(fs.existsSync(path.join(root, src)), src);
   }
+});
+
+test("UTF-8 without TextDecoder: characters split across chunks, bad bytes", () => {
+  const text = "é ✓ 🎬 ok";
+  const bytes = Buffer.from(text, "utf-8");
+  for (let cut = 0; cut <= bytes.length; cut += 1) {
+    const decoder = new Utf8Decoder();
+    const got = decoder.decode(bytes.subarray(0, cut), { stream: true }) + decoder.decode(bytes.subarray(cut));
+    assert.equal(got, text, `cut at byte ${cut}`);
+  }
+  assert.equal(new Utf8Decoder().decode([0x61, 0xff, 0x62]), "a\ufffdb");
+  assert.equal(new Utf8Decoder().decode([0xc3]), "\ufffd"); // cut off at the end
+  assert.equal(new Utf8Decoder().decode([0xe0, 0x80, 0x80]), "\ufffd\ufffd\ufffd"); // overlong
+});
+
+test("SSE over a UXP-like stream: no TextDecoder, a name split mid-character", async () => {
+  const restore = withoutTextDecoder();
+  try {
+    const event = (o) => `data: ${JSON.stringify(o)}\n\n`;
+    const body = Buffer.from(
+      event({ job_id: "j", progress: { stage: "render", fraction: 0.5, message: "Café scène" } }) +
+        event({ job_id: "j", score: { wav_path: "/tmp/Café/score.wav" } }),
+      "utf-8",
+    );
+    const split = body.indexOf(0xa9) ; // inside the first "é"
+    const chunks = [body.subarray(0, split), body.subarray(split, split + 7), body.subarray(split + 7)];
+    const fakeFetch = async () => ({
+      ok: true,
+      status: 200,
+      body: { getReader: () => ({ read: async () => (chunks.length ? { done: false, value: new Uint8Array(chunks.shift()) } : { done: true }) }) },
+    });
+    const bridge = createBridge({ token: "t", fetchImpl: fakeFetch });
+    const seen = [];
+    const result = await bridge.stream("ScoreTimeline", {}, (e) => seen.push(e));
+    assert.equal(seen[0].progress.message, "Café scène");
+    assert.deepEqual(result, { job_id: "j", wav_path: "/tmp/Café/score.wav" });
+  } finally {
+    restore();
+  }
+});
+
+test("a request the host refuses is not reported as a missing bridge", async () => {
+  const refuse = (message) => async () => {
+    throw new TypeError(message);
+  };
+  const blocked = createBridge({ token: "t", fetchImpl: refuse("Permission denied: http://127.0.0.1:50052 is not in the manifest") });
+  const err = await blocked.health().catch((e) => e);
+  assert.ok(err instanceof BridgeError);
+  assert.equal(err.kind, "blocked");
+  assert.match(err.message, /^Premiere blocked the request to http:\/\/127\.0\.0\.1:50052 .*https:\/\/127\.0\.0\.1:50052/);
+  const down = createBridge({ token: "t", fetchImpl: refuse("Network request failed") });
+  const err2 = await down.health().catch((e) => e);
+  assert.equal(err2.kind, "unreachable");
+  assert.match(err2.message, /not running at http:\/\/127\.0\.0\.1:50052 \(Network request failed\)/);
+});
+
+test("the score's folder sits beside the project file, in the path's own style", () => {
+  assert.equal(mediaFolderFor("/Users/ed/Film/cut.prproj", "Reel 1: final?", 7), "/Users/ed/Film/Scorebridge Media/Reel 1_ final_-7");
+  assert.equal(mediaFolderFor("C:\\Film\\cut.prproj", "A", 7), "C:\\Film\\Scorebridge Media\\A-7");
+  assert.equal(mediaFolderFor("cut.prproj", "A", 7), "");
 });
