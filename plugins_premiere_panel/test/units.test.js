@@ -11,7 +11,8 @@ const { Utf8Decoder } = require("../src/utf8.js");
 const { mediaFolderFor } = require("../src/scorer.js");
 const { withoutTextDecoder } = require("../test_support/fake_premierepro.js");
 const { colorIndex, markerComments, parseComments } = require("../src/markers.js");
-const { curvePoints } = require("../src/plot.js");
+const { curvePoints, cutPositions, metricLines } = require("../src/plot.js");
+const settings = require("../src/settings.js");
 
 test("SSE: events split across chunks, CRLF, multi-line data", () => {
   const events = [];
@@ -140,4 +141,59 @@ test("the score's folder sits beside the project file, in the path's own style",
   assert.equal(mediaFolderFor("/Users/ed/Film/cut.prproj", "Reel 1: final?", 7), "/Users/ed/Film/Scorebridge Media/Reel 1_ final_-7");
   assert.equal(mediaFolderFor("C:\\Film\\cut.prproj", "A", 7), "C:\\Film\\Scorebridge Media\\A-7");
   assert.equal(mediaFolderFor("cut.prproj", "A", 7), "");
+});
+
+test("cuts sit on the curve's time axis; metrics shown in a fixed order", () => {
+  const affect = { hop_s: 1, valence: [0, 0, 0, 0, 0], arousal: [] }; // 0..4 s
+  assert.deepEqual(cutPositions([{ time_s: 0 }, { time_s: 1 }, { time_s: 3 }, { time_s: 9 }], affect, 200), [50, 150]);
+  assert.deepEqual(cutPositions([{ time_s: 1 }], { hop_s: 1, valence: [0] }, 200), []);
+  assert.deepEqual(metricLines({ true_peak_dbtp: -1.04, integrated_lufs: -16.01, cut_beat_hit_rate_50ms: 0.834 }), [
+    ["Cuts on a beat (±50 ms)", "83 %"], ["Loudness", "-16.0 LUFS"], ["True peak", "-1.0 dBTP"],
+  ]);
+  assert.deepEqual(metricLines(undefined), []);
+});
+
+test("the token lives in secureStorage; one left in localStorage is moved there", async () => {
+  // UXP's secureStorage: setItem(key, string) stores encrypted, getItem resolves a Uint8Array
+  // and rejects for a key it does not have
+  const vault = new Map();
+  const secure = {
+    setItem: async (k, v) => vault.set(k, new Uint8Array(Buffer.from(v, "utf-8"))),
+    getItem: async (k) => {
+      if (!vault.has(k)) throw new Error("not found");
+      return vault.get(k);
+    },
+  };
+  const local = new Map([["scorebridge.token", " old-tøken \n"]]);
+  const localStorage = { getItem: (k) => local.get(k) ?? null, setItem: (k, v) => local.set(k, v), removeItem: (k) => local.delete(k) };
+  assert.equal(await settings.loadToken(secure, localStorage), "old-tøken");
+  assert.equal(local.has("scorebridge.token"), false, "no secret left in localStorage");
+  assert.equal(await settings.loadToken(secure, localStorage), "old-tøken");
+  await settings.saveToken(secure, "new\n");
+  assert.equal(await settings.loadToken(secure, localStorage), "new");
+  await assert.rejects(settings.saveToken(secure, "  "), /empty token/);
+  assert.equal(settings.loadBridgeUrl(localStorage), "http://127.0.0.1:50052");
+  settings.saveBridgeUrl(localStorage, "https://127.0.0.1:50052");
+  assert.equal(settings.loadBridgeUrl(localStorage), "https://127.0.0.1:50052");
+  assert.throws(() => settings.saveBridgeUrl(localStorage, "http://example.com"), /may only talk to/);
+});
+
+test("the panel uses UXP's Spectrum widgets, and main.js finds every element it needs", () => {
+  const root = path.join(__dirname, "..");
+  const html = fs.readFileSync(path.join(root, "index.html"), "utf-8");
+  const main = fs.readFileSync(path.join(root, "src", "main.js"), "utf-8");
+  // no plain controls where UXP has a Spectrum widget
+  assert.equal(/<(select|button|progress|input)\b/.test(html), false);
+  const widgets = new Set([...html.matchAll(/<(sp-[a-z-]+)/g)].map((m) => m[1]));
+  const uxpWidgets = ["sp-action-button", "sp-body", "sp-button", "sp-checkbox", "sp-detail", "sp-divider", "sp-dropdown",
+    "sp-heading", "sp-label", "sp-menu", "sp-menu-item", "sp-progressbar", "sp-textfield"]; // Adobe's UXP widget list
+  for (const w of widgets) assert.ok(uxpWidgets.includes(w), `${w} is not a UXP Spectrum widget`);
+  const ids = new Set([...html.matchAll(/\bid="([^"]+)"/g)].map((m) => m[1]));
+  for (const [, id] of main.matchAll(/\$\("([^"]+)"\)/g)) assert.ok(ids.has(id), `index.html has no #${id}`);
+  // each dropdown has exactly the items main.js maps its selectedIndex to
+  const items = (id) => html.split(`id="${id}"`)[1].split("</sp-dropdown>")[0].match(/<sp-menu-item/g).length;
+  const listed = (name) => main.match(new RegExp(`const ${name} = \\[([^\\]]*)\\]`))[1].split(",").filter((x) => x.trim()).length;
+  assert.equal(items("style"), listed("STYLES"));
+  assert.equal(items("density"), listed("DENSITIES"));
+  assert.equal(items("bridgeUrl"), settings.BRIDGE_URLS.length);
 });
