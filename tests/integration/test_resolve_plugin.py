@@ -399,6 +399,56 @@ def test_too_old_python_gets_one_clear_line(env, fixture_cut, tmp_path):
     assert report["markers"] == 0 and report["client"] == ""
 
 
+def test_lua_entry_starts_the_python_entry_through_fusion(env, fixture_cut, tmp_path):
+    """The Lua entry in LuaJIT (what Fusion runs): with Fusion's RunScript it starts the Python
+    entry beside it, which finds Resolve through `fu.GetResolve()`; without it, it prints
+    the console line that does the same."""
+    pytest.importorskip("lupa.luajit21")
+    from bridge.install_resolve import install_resolve
+
+    dest = tmp_path / "Scripts" / "Edit"
+    install_resolve(dest)
+    lua_entry = dest.parent / "Utility" / "Export affect markers (Lua).lua"
+    driver = tmp_path / "lua_driver.py"
+    driver.write_text(
+        "import json, runpy, sys\n"
+        f"sys.path.insert(0, {str(Path(__file__).parent)!r})\n"
+        "from pathlib import Path\n"
+        "from lupa.luajit21 import LuaRuntime\n"
+        "from resolve_fakes import FakeResolve\n"
+        f"fake = FakeResolve(otio_file=Path({fixture_cut['otio']!r}), "
+        f"xml_file=Path({fixture_cut['xml']!r}))\n"
+        "started = []\n"
+        "class Fusion:  # Fusion's app object as a script run by RunScript sees it\n"
+        "    def GetResolve(self):\n"
+        "        return fake\n"
+        "    def RunScript(self, path):\n"
+        "        started.append(path)\n"
+        "        runpy.run_path(path, init_globals={'fu': self}, run_name='__main__')\n"
+        "        return True\n"
+        "with_fusion = sys.argv[1] == 'fusion'\n"
+        "lua = LuaRuntime()\n"
+        "if with_fusion:\n"
+        "    lua.globals().fu = Fusion()\n"
+        f"lua.globals().dofile({str(lua_entry)!r})\n"
+        "print(json.dumps({'started': started, 'markers': len(fake.timeline.markers)}))\n"
+    )
+    runs = {}
+    for mode in ("fusion", "none"):
+        done = subprocess.run([sys.executable, str(driver), mode], cwd=tmp_path,
+                              env={**os.environ, "SCOREBRIDGE_TRANSPORT": "http"},
+                              capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stdout + done.stderr
+        runs[mode] = (done.stdout, json.loads(done.stdout.strip().splitlines()[-1]))
+    out, report = runs["fusion"]
+    python_entry = str(dest.parent / "Utility" / "Export affect markers.py")
+    assert report["started"] == [python_entry]
+    assert report["markers"] >= 1, out
+    out, report = runs["none"]
+    assert report == {"started": [], "markers": 0}
+    assert f"exec(open(r'{python_entry}').read())" in out
+
+
 @pytest.mark.skipif(shutil.which("node") is None, reason="node is needed for the panel")
 def test_same_result_in_resolve_and_premiere(env, fixture_cut, tmp_path):
     fake = _fake(fixture_cut)
