@@ -210,7 +210,8 @@ async function scoreActiveSequence({ ppro, bridge, tempFolder, options = {}, ui 
   });
 
   // Colours are set on the markers themselves, so find the ones just added.
-  const colorOf = new Map(wanted.map((m) => [markerComments(m, tag), colorIndex(m.color)]));
+  const hostColors = ppro.Constants && ppro.Constants.MarkerColor;
+  const colorOf = new Map(wanted.map((m) => [markerComments(m, tag), colorIndex(m.color, hostColors)]));
   const colored = [];
   for (const marker of (await ourMarkers(ppro, sequence)).ours) {
     const index = colorOf.get(await marker.getComments());

@@ -36,6 +36,10 @@ test("OTIO colours map to Premiere's marker colour indices", () => {
   assert.equal(colorIndex("BLUE"), 6);
   assert.equal(colorIndex("CYAN"), 7);
   assert.equal(colorIndex("NOT_A_COLOUR"), 6);
+  // numbers the host gives in Constants.MarkerColor win (names as the reference spells them)
+  const host = { GREEN: 10, RED: 11, MAGNETA: 12, ORANGE: 13, YELLOW: 14, BLUE: 15, CYAN: 16 };
+  assert.deepEqual(["GREEN", "PINK", "MAGENTA", "PURPLE", "BLUE", "WHITE"].map((c) => colorIndex(c, host)), [10, 11, 12, 12, 15, 5]);
+  assert.equal(colorIndex("BLUE", { BLUE: "Blue" }), 6, "non-numeric constants: the table");
 });
 
 test("our tag is found in our comments only", () => {
