@@ -84,9 +84,10 @@ async function run(mode, timelinePath) {
       tempFolder: temp.nativePath,
       options: {
         mode: $("markersOnly").checked ? "markers" : mode,
-        style: pick("style", STYLES) || undefined,
+        // Re-score keeps the last run's style and seed (read back from its markers)
+        style: mode === "rescore" ? undefined : pick("style", STYLES) || undefined,
         markers: pick("density", DENSITIES),
-        seed: Number.isInteger(seed) && seed >= 0 ? seed : mode === "rescore" ? undefined : 0,
+        seed: mode === "rescore" ? undefined : Number.isInteger(seed) && seed >= 0 ? seed : 0,
         report: $("report").checked,
         timelinePath,
       },
