@@ -47,6 +47,7 @@ MARKER_TAG = "scorebridge:"
 SCORE_TRACK = "Score"
 # "Score", "Score v2", "Score v3", ...: one track per result; only the newest one plays.
 _SCORE_TRACK_NAME = re.compile(r"^Score(?: v(\d+))?$")
+_SCORE_FILE = re.compile(r"^score(?:\.v\d+)?\.wav$", re.IGNORECASE)  # what the bridge writes
 BIN_NAME = "Scorebridge"
 AUDIO = 2  # AppendToTimeline mediaType: audio only
 DEFAULT_HTTP_URL = "http://127.0.0.1:50052"
@@ -391,22 +392,35 @@ class ResolveSession:
     # ---- the soundtrack, one track per version
 
     def score_tracks(self) -> list[tuple[int, int]]:
-        """(audio track index, version) of every "Score"/"Score vN" track, oldest first."""
+        """(audio track index, version) of every "Score"/"Score vN" track, oldest first.
+
+        Only empty ones or ones holding a score WAV of the bridge's: an editor's own track
+        called "Score" is never disabled or counted.
+        """
         found = []
         for index in range(1, int(self.timeline.GetTrackCount("audio")) + 1):
             match = _SCORE_TRACK_NAME.match(str(self.timeline.GetTrackName("audio", index) or ""))
-            if match:
+            items = self.timeline.GetItemListInTrack("audio", index) if match else []
+            if match and (not items or self._score_file(items)):
                 found.append((index, int(match.group(1) or 1)))
         return sorted(found, key=lambda pair: pair[1])
+
+    @staticmethod
+    def _score_file(items: Iterable[Any]) -> Path | None:
+        """The first of ``items`` whose media is a result WAV (score.wav, score.v2.wav ...)."""
+        for item in items or []:
+            media = item.GetMediaPoolItem()
+            path = str(media.GetClipProperty("File Path") or "") if media else ""
+            if _SCORE_FILE.match(Path(path).name):
+                return Path(path)
+        return None
 
     def previous_score(self) -> Path | None:
         """The media file on the newest Score track, for a continuity re-score."""
         for index, _ in reversed(self.score_tracks()):
-            for item in self.timeline.GetItemListInTrack("audio", index) or []:
-                media = item.GetMediaPoolItem()
-                path = media.GetClipProperty("File Path") if media else ""
-                if path:
-                    return Path(path)
+            found = self._score_file(self.timeline.GetItemListInTrack("audio", index))
+            if found:
+                return found
         return None
 
     def import_score(self, wav: Path, n_frames: int) -> tuple[int, str]:

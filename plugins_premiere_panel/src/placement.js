@@ -66,19 +66,34 @@ async function movedClips(before) {
   return moved;
 }
 
+// What the bridge calls a result's WAV: score.wav, score.v2.wav, ... (versioned outputs).
+const SCORE_FILE = /(^|[\\/])score(\.v\d+)?\.wav$/i;
+
+// The media file of a track item when it is one of our scores, else "".
+async function ourScoreFile(ppro, item) {
+  const clip = ppro.ClipProjectItem.cast(await item.getProjectItem());
+  const file = clip ? await clip.getMediaFilePath() : "";
+  return SCORE_FILE.test(file || "") ? file : "";
+}
+
 // The audio tracks that hold an earlier score: named "Score"/"Score vN" (26.3+ can name
-// tracks), or holding a clip named so (the panel names the clip on every version).
+// tracks), or holding a clip named so (the panel names the clip on every version), and in
+// both cases holding a score WAV of the bridge's: an editor's own track called "Score" is
+// never muted or counted.
 async function scoreTracks(ppro, sequence) {
   const clipType = ppro.Constants.TrackItemType.CLIP;
   const found = [];
   for (const { index, track } of await tracksOf(sequence, "A")) {
     let match = SCORE_NAME.exec(track.name || "");
     const items = await track.getTrackItems(clipType, false);
+    let file = "";
     for (const item of items) {
-      if (match) break;
-      match = SCORE_NAME.exec(await item.getName());
+      const mine = await ourScoreFile(ppro, item);
+      if (!mine) continue;
+      file = file || mine;
+      match = match || SCORE_NAME.exec(await item.getName());
     }
-    if (match) found.push({ index, track, items, version: Number(match[1] || 1) });
+    if (match && file) found.push({ index, track, file, version: Number(match[1] || 1) });
   }
   return found.sort((a, b) => a.version - b.version);
 }
@@ -86,14 +101,7 @@ async function scoreTracks(ppro, sequence) {
 // The media file of the newest score in the sequence, for a continuity re-score.
 async function previousScorePath(ppro, sequence) {
   const tracks = await scoreTracks(ppro, sequence);
-  for (const { items } of tracks.reverse()) {
-    for (const item of items) {
-      const clip = ppro.ClipProjectItem.cast(await item.getProjectItem());
-      const file = clip ? await clip.getMediaFilePath() : "";
-      if (file) return file;
-    }
-  }
-  return "";
+  return tracks.length ? tracks[tracks.length - 1].file : "";
 }
 
 function seconds(ticks, ticksPerSecond) {

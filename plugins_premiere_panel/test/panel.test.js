@@ -195,6 +195,17 @@ describe("Premiere panel with a real bridge", { timeout: 300_000 }, () => {
     checkMarkers(host, second.analysis, { seed: 5 });
   });
 
+  test("an editor's own track called Score is neither muted nor counted as a version", async () => {
+    const host = fakeHost();
+    host.sequence.audioTracks[0].name = "Score"; // the editor's temp music track
+    const summary = await scoreActiveSequence({
+      ppro: host.module, bridge: bridgeWith(), tempFolder: tmp, options: { seed: 1, markers: "every:2" },
+    });
+    assert.equal(summary.trackName, "Score");
+    assert.deepEqual(host.sequence.audioTracks.map((t) => [t.name, t.muted]), [["Score", false], ["Score", false]]);
+    assert.equal(called(host, "setMute").length, 0);
+  });
+
   test("Premiere 25.6: no export from the panel, a plain message, then the manual XML route", async () => {
     const host = fakeHost({ version: "25.6" });
     const err = await scoreActiveSequence({ ppro: host.module, bridge: bridgeWith(), tempFolder: tmp }).then(

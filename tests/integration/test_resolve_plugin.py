@@ -192,6 +192,21 @@ def test_reuses_an_empty_score_track(env, fixture_cut):
     assert fake.recorder.named("AppendToTimeline")[0][0][0]["trackIndex"] == 2
 
 
+def test_an_editors_own_score_track_is_left_alone(env, fixture_cut):
+    from resolve_fakes import FakeMediaPoolItem, FakeTimelineItem
+
+    fake = _fake(fixture_cut)
+    temp_music = FakeMediaPoolItem(fake.recorder, "/media/temp-music.wav")
+    fake.timeline.tracks["audio"].append({"name": "Score", "enabled": True, "locked": False,
+                                          "items": [FakeTimelineItem(fake.recorder, temp_music,
+                                                                     START, 0, 48)]})
+    assert sr.score(fake, seed=1, console=lambda _: None) is not None
+    audio = fake.timeline.tracks["audio"]
+    assert [(t["name"], t["enabled"]) for t in audio] == [
+        ("Audio 1", True), ("Score", True), ("Score", True)]
+    assert fake.recorder.named("SetTrackEnable") == []
+
+
 def test_markers_only_from_fcp7_xml_on_older_resolve(env, fixture_cut):
     fake = _fake(fixture_cut, otio=False)  # no EXPORT_OTIO before Resolve 18.5
     result = sr.score(fake, mode="markers", markers=DENSITY, console=lambda _: None)
