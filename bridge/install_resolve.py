@@ -1,17 +1,20 @@
 """`scorebridge install-resolve`: put the Resolve scripts where Resolve lists them.
 
 Resolve shows the Python/Lua files in ``Fusion/Scripts/Edit`` under Workspace > Scripts on
-the Edit page, each by its file name. The per-user roots (from Resolve's scripting README):
+the Edit page and those in ``Fusion/Scripts/Utility`` on every page, each by its file name.
+The per-user roots (from Resolve's scripting README):
 
 * macOS:   ~/Library/Application Support/Blackmagic Design/DaVinci Resolve/Fusion/Scripts
 * Windows: %APPDATA%\\Blackmagic Design\\DaVinci Resolve\\Support\\Fusion\\Scripts
 * Linux:   ~/.local/share/DaVinciResolve/Fusion/Scripts
 
-The three entry scripts go into ``Edit`` under the names the menu should show; the shared
-module and a standard-library subset of the ``bridge`` package (the client, the two
-modules it imports, and ``local_config`` for the config folder and token) go into
-``Edit/.scorebridge`` so that they do not appear as menu entries of their own. Nothing
-else (no grpcio, no numpy) is needed in Resolve's Python.
+The three entry scripts go into ``Edit`` and ``Utility`` under the names the menu should
+show, each also as a Lua entry (free Resolve 21.1+ is reported to list Lua scripts only; the
+Lua entry starts the Python one). The shared module and a standard-library subset of the
+``bridge`` package (the client, the two modules it imports, and ``local_config`` with
+``platform_paths`` for the config folder and token) go once into
+``Edit/.scorebridge`` so that they do not appear as menu entries of their own. Nothing else
+(no grpcio, no numpy) is needed in Resolve's Python, which must be 3.9 or later.
 """
 
 from __future__ import annotations
@@ -26,6 +29,8 @@ from bridge.plugin_files import plugin_dir
 PACKAGE_DIR = Path(__file__).resolve().parent
 LIB_FOLDER = ".scorebridge"
 ENTRY_TEMPLATE = "entry_script.py.in"
+LUA_TEMPLATE = "entry_script.lua.in"
+LUA_SUFFIX = " (Lua).lua"
 
 # the name Resolve shows in Workspace > Scripts -> (action for scorebridge_resolve.main, summary)
 ENTRY_SCRIPTS = {
@@ -63,21 +68,31 @@ def _library_sources() -> dict[Path, str]:
     }
 
 
-def install_resolve(dest: Path | None = None) -> list[Path]:
+def install_resolve(dest: Path | None = None, utility: Path | None = None) -> list[Path]:
     """Copy the scripts into ``dest`` (default: this user's Resolve Edit scripts folder).
 
-    Returns the paths written. Re-running overwrites an earlier install.
+    The entries are also written to ``utility`` (default: the ``Utility`` folder beside an
+    ``Edit`` destination; none for any other destination). Returns the paths written.
+    Re-running overwrites an earlier install.
     """
     dest = Path(dest) if dest is not None else default_scripts_dir()
+    if utility is None and dest.name == "Edit":
+        utility = dest.parent / "Utility"
     lib = dest / LIB_FOLDER
     lib.mkdir(parents=True, exist_ok=True)
     written = []
     # The entry scripts differ only in their action, so they are written from one template.
     template = (plugin_dir("resolve") / ENTRY_TEMPLATE).read_text(encoding="utf-8")
-    for name, (action, summary) in ENTRY_SCRIPTS.items():
-        script = template.format(title=name.removesuffix(".py"), summary=summary, action=action)
-        (dest / name).write_text(script, encoding="utf-8")
-        written.append(dest / name)
+    lua_template = (plugin_dir("resolve") / LUA_TEMPLATE).read_text(encoding="utf-8")
+    for folder in [dest] + ([Path(utility)] if utility is not None else []):
+        folder.mkdir(parents=True, exist_ok=True)
+        for name, (action, summary) in ENTRY_SCRIPTS.items():
+            title = name.removesuffix(".py")
+            script = template.format(title=title, summary=summary, action=action)
+            (folder / name).write_text(script, encoding="utf-8")
+            lua = lua_template.format(title=title, summary=summary, python_name=name)
+            (folder / f"{title}{LUA_SUFFIX}").write_text(lua, encoding="utf-8")
+            written += [folder / name, folder / f"{title}{LUA_SUFFIX}"]
     for source, name in _library_sources().items():
         if not source.is_file():
             raise FileNotFoundError(f"missing {source}: reinstall scorebridge")
@@ -93,9 +108,10 @@ def _run(args: argparse.Namespace) -> int:
     print(f"installed the Scorebridge scripts into {folder}")
     for path in written:
         print(f"  {path}")
-    print("In Resolve: Edit page > Workspace > Scripts > Score timeline "
-          "(restart Resolve if the entries do not show yet). "
-          "Start the bridge first with `scorebridge serve`.")
+    print("In Resolve: Workspace > Scripts > Score timeline (Edit page; every page from "
+          "Utility); restart Resolve if the entries do not show yet. Where Python scripts "
+          "are not listed (free 21.1+), use 'Score timeline (Lua)'. Resolve's Python must "
+          "be 3.9 or later. Start the bridge first with `scorebridge serve`.")
     return 0
 
 

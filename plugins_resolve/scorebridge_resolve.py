@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 import time
 from collections.abc import Callable, Iterable
@@ -30,10 +31,23 @@ from typing import Any
 
 from bridge.config import ScoreOptions  # installed beside this file (see install-resolve)
 
+# removeprefix and subscripted collections.abc types; the entry scripts check this first.
+MIN_PYTHON = (3, 9)
+# EXPORT_OTIO, AppendToTimeline's clip-info dicts with mediaType/recordFrame and
+# SetTrackEnable are all in the 18.5 scripting README; older versions fall back to FCP 7 XML.
+MIN_RESOLVE = (18, 0)
+OTIO_RESOLVE = (18, 5)
+# Field reports: script windows need Studio since 19.1; our scripts only print to the
+# console, so the free edition works, but says so up front in case a window is expected.
+STUDIO_WINDOWS_SINCE = (19, 1)
+
 # Our markers carry this prefix in customData; the editor's markers never do, so a re-run
 # deletes exactly the markers an earlier run added.
 MARKER_TAG = "scorebridge:"
 SCORE_TRACK = "Score"
+# "Score", "Score v2", "Score v3", ...: one track per result; only the newest one plays.
+_SCORE_TRACK_NAME = re.compile(r"^Score(?: v(\d+))?$")
+_SCORE_FILE = re.compile(r"^score(?:\.v\d+)?\.wav$", re.IGNORECASE)  # what the bridge writes
 BIN_NAME = "Scorebridge"
 AUDIO = 2  # AppendToTimeline mediaType: audio only
 DEFAULT_HTTP_URL = "http://127.0.0.1:50052"
@@ -73,7 +87,8 @@ def parse_frame_rate(setting: str | float | int) -> Fraction:
     really 24000/1001, 30000/1001 and 60000/1001, and the DF suffix only changes how
     timecode is counted, not the rate.
     """
-    text = str(setting).strip().upper().replace("DF", "").replace("NDF", "").strip()
+    # "NDF" must go before "DF", or "29.97 NDF" leaves a stray "N" behind.
+    text = re.sub(r"\s*N?DF$", "", str(setting).strip().upper()).strip()
     try:
         value = float(text)
     except ValueError as err:
@@ -277,7 +292,11 @@ def run_job(
 
 
 class ResolveSession:
-    """The current project/timeline and the edits we make to them."""
+    """The project and the timeline being scored, and the edits we make to them.
+
+    The timeline is remembered by ``GetUniqueId()``: a job takes minutes, the editor may
+    switch timelines meanwhile, and ``AppendToTimeline`` acts on the *current* one.
+    """
 
     def __init__(self, resolve: Any, console: Console) -> None:
         self.resolve = resolve
@@ -290,8 +309,31 @@ class ResolveSession:
             raise PluginError("no timeline is open: open the cut to score on the Edit page")
         self.project = project
         self.timeline = timeline
+        self.timeline_name = str(timeline.GetName() or "")
+        self.timeline_id = str(timeline.GetUniqueId() or "")
         self.fps = parse_frame_rate(timeline.GetSetting("timelineFrameRate"))
         self.start_frame = int(timeline.GetStartFrame())
+
+    # ---- which timeline is current
+
+    def make_current(self) -> None:
+        """Make the scored timeline current again, or stop: it was switched or deleted."""
+        current = self.project.GetCurrentTimeline()
+        if current and str(current.GetUniqueId() or "") == self.timeline_id:
+            self.timeline = current
+            return
+        for index in range(1, int(self.project.GetTimelineCount() or 0) + 1):
+            candidate = self.project.GetTimelineByIndex(index)
+            if candidate and str(candidate.GetUniqueId() or "") == self.timeline_id:
+                if not self.project.SetCurrentTimeline(candidate):
+                    raise PluginError(f"could not switch back to timeline "
+                                      f"{self.timeline_name!r} to place the score")
+                self.console(f"Scorebridge: switched back to timeline {self.timeline_name!r} "
+                             "(the one that was scored)")
+                self.timeline = candidate
+                return
+        raise PluginError(f"timeline {self.timeline_name!r} is no longer in this project; "
+                          "nothing was placed")
 
     # ---- export
 
@@ -310,7 +352,10 @@ class ResolveSession:
     # ---- markers
 
     def our_markers(self) -> dict[int, dict[str, Any]]:
-        """frameId -> marker, for the markers an earlier run of ours added."""
+        """frameId -> marker, for the markers an earlier run of ours added.
+
+        Resolve's keys are floats (``96.0``); they are whole frames, so int() is exact.
+        """
         found = {}
         for frame, info in (self.timeline.GetMarkers() or {}).items():
             if parse_custom_data((info or {}).get("customData", "")) is not None:
@@ -346,13 +391,46 @@ class ResolveSession:
                              "(another marker is already there)")
         return added
 
-    # ---- the soundtrack
+    # ---- the soundtrack, one track per version
 
-    def import_score(self, wav: Path, n_frames: int) -> int:
-        """Import the WAV into the "Scorebridge" bin and lay it on a "Score" track.
+    def score_tracks(self) -> list[tuple[int, int]]:
+        """(audio track index, version) of every "Score"/"Score vN" track, oldest first.
 
-        Returns the audio track index. Undoes its own import/track when the append fails,
-        so a failure leaves no half-done edit.
+        Only empty ones or ones holding a score WAV of the bridge's: an editor's own track
+        called "Score" is never disabled or counted.
+        """
+        found = []
+        for index in range(1, int(self.timeline.GetTrackCount("audio")) + 1):
+            match = _SCORE_TRACK_NAME.match(str(self.timeline.GetTrackName("audio", index) or ""))
+            items = self.timeline.GetItemListInTrack("audio", index) if match else []
+            if match and (not items or self._score_file(items)):
+                found.append((index, int(match.group(1) or 1)))
+        return sorted(found, key=lambda pair: pair[1])
+
+    @staticmethod
+    def _score_file(items: Iterable[Any]) -> Path | None:
+        """The first of ``items`` whose media is a result WAV (score.wav, score.v2.wav ...)."""
+        for item in items or []:
+            media = item.GetMediaPoolItem()
+            path = str(media.GetClipProperty("File Path") or "") if media else ""
+            if _SCORE_FILE.match(Path(path).name):
+                return Path(path)
+        return None
+
+    def previous_score(self) -> Path | None:
+        """The media file on the newest Score track, for a continuity re-score."""
+        for index, _ in reversed(self.score_tracks()):
+            found = self._score_file(self.timeline.GetItemListInTrack("audio", index))
+            if found:
+                return found
+        return None
+
+    def import_score(self, wav: Path, n_frames: int) -> tuple[int, str]:
+        """Import the WAV into the "Scorebridge" bin and lay it on the next Score track.
+
+        Returns (audio track index, track name). Earlier Score tracks are disabled (never
+        deleted). Undoes its own import/track when the append fails, so a failure leaves
+        no half-done edit.
         """
         media_pool = self.project.GetMediaPool()
         self._use_bin(media_pool)
@@ -360,11 +438,11 @@ class ResolveSession:
         if not items:
             raise PluginError(f"Resolve could not import {wav}")
         item = items[0]
-        track, created = self._score_track()
+        track, name, created = self._next_score_track()
         appended = media_pool.AppendToTimeline([{
             "mediaPoolItem": item,
             "startFrame": 0,
-            "endFrame": n_frames,
+            "endFrame": n_frames,  # exclusive, as measured on Resolve 21.0
             "mediaType": AUDIO,
             "trackIndex": track,
             "recordFrame": self.start_frame,
@@ -377,7 +455,10 @@ class ResolveSession:
                 f"Resolve could not place {wav.name} on audio track {track}; "
                 "the import was undone. Is the track locked?"
             )
-        return track
+        for index, _ in self.score_tracks():
+            if index != track and self.timeline.GetIsTrackEnabled("audio", index):
+                self.timeline.SetTrackEnable("audio", index, False)
+        return track, name
 
     def _use_bin(self, media_pool: Any) -> None:
         root = media_pool.GetRootFolder()
@@ -389,18 +470,21 @@ class ResolveSession:
         if folder:
             media_pool.SetCurrentFolder(folder)
 
-    def _score_track(self) -> tuple[int, bool]:
-        """An empty "Score" track from an earlier run, or a new stereo one."""
-        count = int(self.timeline.GetTrackCount("audio"))
-        for index in range(1, count + 1):
-            if (self.timeline.GetTrackName("audio", index) == SCORE_TRACK
-                    and not self.timeline.GetItemListInTrack("audio", index)):
-                return index, False
+    def _next_score_track(self) -> tuple[int, str, bool]:
+        """The newest Score track if it is still empty, else a new "Score vN" track."""
+        tracks = self.score_tracks()
+        if tracks:
+            index, version = tracks[-1]
+            if not self.timeline.GetItemListInTrack("audio", index):
+                self.timeline.SetTrackEnable("audio", index, True)
+                return index, str(self.timeline.GetTrackName("audio", index)), False
+        version = tracks[-1][1] + 1 if tracks else 1
+        name = SCORE_TRACK if version == 1 else f"{SCORE_TRACK} v{version}"
         if not self.timeline.AddTrack("audio", "stereo"):
             raise PluginError("Resolve could not add an audio track")
         index = int(self.timeline.GetTrackCount("audio"))
-        self.timeline.SetTrackName("audio", index, SCORE_TRACK)
-        return index, True
+        self.timeline.SetTrackName("audio", index, name)
+        return index, name, True
 
 
 # ---------------------------------------------------------------- the three commands
@@ -438,24 +522,39 @@ def _score(resolve, *, mode, bridge, style, seed, markers, console, cancel_file,
            work_dir):
     if mode not in ("score", "rescore", "markers"):
         raise ValueError(f"unknown mode {mode!r}")
+    check_host(resolve, console)
     session = ResolveSession(resolve, console)
+    previous_wav = None
     if mode == "rescore":
         previous = session.previous_run()
         if not previous:
             console("Scorebridge: no earlier run found on this timeline; scoring afresh")
         style = style if style is not None else previous.get("style")
         seed = seed if seed is not None else previous.get("seed")
+        previous_wav = session.previous_score()
     seed = int(seed or 0)
 
     bridge = bridge or connect()
     bridge.check()  # before anything else: a missing bridge must leave no trace
 
-    folder = Path(work_dir) if work_dir else run_folder(session)
-    folder.mkdir(parents=True, exist_ok=True)
-    exported = session.export(folder)
     options = ScoreOptions(style=style or None, seed=seed)
     if markers:
         options = options.with_(markers=markers)
+    folder = Path(work_dir) if work_dir else None
+    if previous_wav is not None:
+        if supports_previous_result():
+            # The bridge keeps the music of unchanged sections and writes the next
+            # version (score.v2.wav ...) beside the previous one, never over it.
+            options = options.with_(previous_result=str(previous_wav))
+            folder = folder or previous_wav.parent
+            console(f"Scorebridge: re-scoring from {previous_wav.name}, "
+                    "keeping the music of what did not change")
+        else:
+            console("Scorebridge: this bridge has no continuity re-score yet; scoring again "
+                    "with the same style and seed")
+    folder = folder or run_folder(session)
+    folder.mkdir(parents=True, exist_ok=True)
+    exported = session.export(folder)
     method = "AnalyzeTimeline" if mode == "markers" else "ScoreTimeline"
     cancel_file = cancel_file or folder / "CANCEL"
     console(f"Scorebridge: {method} via {bridge.kind} {bridge.where}; "
@@ -471,6 +570,7 @@ def _score(resolve, *, mode, bridge, style, seed, markers, console, cancel_file,
     used_style = (analysis.get("style") or {}).get("name") or style or ""
     affect_markers = analysis.get("markers") or []
 
+    session.make_current()  # the editor may have switched timelines while the job ran
     if method == "ScoreTimeline":
         wav = Path(result.get("wav_path", ""))
         if not wav.is_file():
@@ -478,11 +578,44 @@ def _score(resolve, *, mode, bridge, style, seed, markers, console, cancel_file,
         n_frames = int(analysis.get("duration_frames") or 0)
         if n_frames <= 0:
             n_frames = round(float(analysis.get("duration_s", 0.0)) * session.fps)
-        track = session.import_score(wav, n_frames)
-        console(f"Scorebridge: {wav.name} placed on audio track {track} ({SCORE_TRACK!r})")
+        track, name = session.import_score(wav, n_frames)
+        console(f"Scorebridge: {wav.name} placed on audio track {track} ({name!r}); "
+                "earlier Score tracks are disabled, not deleted")
     added = session.replace_markers(affect_markers, job_id=job_id, style=used_style, seed=seed)
     console(f"Scorebridge: {added} affect markers added (style {used_style}, seed {seed})")
     return result
+
+
+def supports_previous_result() -> bool:
+    """Whether this bridge's ScoreOptions can carry the previous result (issue 14's re-score)."""
+    from dataclasses import fields
+
+    return any(f.name == "previous_result" for f in fields(ScoreOptions))
+
+
+def _version(resolve: Any) -> tuple[int, ...]:
+    try:
+        return tuple(int(x) for x in list(resolve.GetVersion() or [])[:2])
+    except (TypeError, ValueError):  # an unexpected answer: carry on, say "unknown"
+        return ()
+
+
+def check_host(resolve: Any, console: Console) -> None:
+    """Say up front what this Resolve can do; stop below the oldest supported version."""
+    version = _version(resolve)
+    product = str(resolve.GetProductName() or "")
+    shown = ".".join(map(str, version)) or "unknown version"
+    if version and version < MIN_RESOLVE:
+        raise PluginError(f"{product or 'DaVinci Resolve'} {shown} is too old: Scorebridge "
+                          f"needs {'.'.join(map(str, MIN_RESOLVE))} or later")
+    notes = []
+    if version and version < OTIO_RESOLVE:
+        notes.append("no OpenTimelineIO export before 18.5: the cut goes out as FCP 7 XML")
+    if version >= STUDIO_WINDOWS_SINCE and "studio" not in product.lower():
+        notes.append("free edition: script windows are Studio-only, so all output is here "
+                     "in the console")
+    console(f"Scorebridge: {product or 'DaVinci Resolve'} {shown}"
+            + (f" ({'; '.join(notes)})" if notes else ""))
 
 
 def run_folder(session: ResolveSession) -> Path:
@@ -506,26 +639,52 @@ def _safe(name: Any) -> str:
     return text.strip(" .") or "untitled"
 
 
-def find_resolve() -> Any:
-    """The host object: the ``resolve`` global Resolve gives scripts, else the module."""
+def find_resolve(host_globals: dict[str, Any] | None = None) -> Any:
+    """The host object, the ways Resolve hands it to scripts.
+
+    A Workspace > Scripts entry gets a global ``resolve``; scripts started from Fusion or
+    the console get ``app`` (``app.GetResolve()``) or ``bmd`` (``bmd.scriptapp("Resolve")``);
+    outside Resolve (Studio only) ``DaVinciResolveScript.scriptapp("Resolve")``.
+    """
     main_module = sys.modules.get("__main__")
-    resolve = getattr(main_module, "resolve", None)
-    if resolve is not None:
-        return resolve
+    scopes = [host_globals or {}, vars(main_module) if main_module else {}]
+    for scope in scopes:
+        if scope.get("resolve") is not None:
+            return scope["resolve"]
+    for scope in scopes:
+        for name, get in (("app", lambda o: o.GetResolve()),
+                          ("fu", lambda o: o.GetResolve()),
+                          ("bmd", lambda o: o.scriptapp("Resolve"))):
+            if scope.get(name) is not None:
+                try:
+                    found = get(scope[name])
+                except Exception:  # an object without that call: try the next way
+                    found = None
+                if found is not None:
+                    return found
     try:
         import DaVinciResolveScript  # Resolve's own module, on its script path
     except ImportError as err:
         raise PluginError(
-            "run this from DaVinci Resolve (Workspace > Scripts); "
-            "DaVinciResolveScript is not importable here"
+            "run this from DaVinci Resolve (Workspace > Scripts); no `resolve`, `app` or "
+            "`bmd` object here and DaVinciResolveScript is not importable"
         ) from err
-    return DaVinciResolveScript.scriptapp("Resolve")
+    found = DaVinciResolveScript.scriptapp("Resolve")
+    if found is None:
+        raise PluginError("DaVinciResolveScript found no running Resolve (external scripting "
+                          "needs Resolve Studio with Preferences > General > External "
+                          "scripting set to Local)")
+    return found
 
 
-def main(mode: str, resolve: Any = None) -> int:
+def main(mode: str, resolve: Any = None, host_globals: dict[str, Any] | None = None) -> int:
     """What the entry scripts call; returns 0 on success, 1 on a reported failure."""
+    if sys.version_info < MIN_PYTHON:  # the entry script checks too, before importing us
+        print(f"Scorebridge: needs Python {'.'.join(map(str, MIN_PYTHON))} or later; "
+              f"this Resolve uses {sys.version.split()[0]}")
+        return 1
     try:
-        host = resolve if resolve is not None else find_resolve()
+        host = resolve if resolve is not None else find_resolve(host_globals)
     except PluginError as err:
         print(f"Scorebridge: {err}")
         return 1

@@ -4,12 +4,25 @@
 // POST /v1/<Method> with the proto's JSON mapping; the streaming methods (ScoreTimeline,
 // AnalyzeTimeline) answer Server-Sent Events, one JobEvent JSON per `data:` line.
 // Every POST carries `Authorization: Bearer <token>`; GET /v1/health needs no token.
+//
+// Written for UXP's fetch: no TextDecoder there (the SSE bytes are decoded by utf8.js),
+// and its init takes method/headers/body/credentials only (no AbortSignal: a job is
+// stopped with CancelJob).
 
-const DEFAULT_BASE_URL = "http://127.0.0.1:50052"; // the origin listed in manifest.json
+const { Utf8Decoder } = require("./utf8.js");
+
+const DEFAULT_BASE_URL = "http://127.0.0.1:50052"; // the origins listed in manifest.json
+const TLS_BASE_URL = "https://127.0.0.1:50052";
+
+// How UXP words a request it refused itself (manifest permission, or http:// on macOS),
+// as opposed to nobody listening. Adobe documents that both happen, not the wording, so
+// the panel names both possibilities when it cannot tell.
+const HOST_BLOCK = /permission|not allowed|disallow|denied|blocked|insecure|domains|manifest/i;
 
 class BridgeError extends Error {
-  // kind: "unreachable" (no bridge), "unauthorized" (401: wrong token), "remote" (the
-  // bridge refused the request or the job failed; code is the gRPC status name).
+  // kind: "unreachable" (no bridge), "blocked" (Premiere refused to send the request),
+  // "unauthorized" (401: wrong token), "remote" (the bridge refused the request or the
+  // job failed; code is the gRPC status name).
   constructor(kind, message, code = "") {
     super(message);
     this.name = "BridgeError";
@@ -59,6 +72,25 @@ class SseParser {
   }
 }
 
+function unreachable(base, err) {
+  const why = String((err && err.message) || err || "");
+  if (HOST_BLOCK.test(why)) {
+    const tls = base.startsWith("http:")
+      ? ` On macOS Premiere may refuse plain http://: start the bridge with TLS and set the ` +
+        `panel's bridge address to ${base.replace(/^http:/, "https:")} (Settings).`
+      : "";
+    return new BridgeError(
+      "blocked",
+      `Premiere blocked the request to ${base} (${why}).${tls} Nothing was changed in the sequence.`,
+    );
+  }
+  return new BridgeError(
+    "unreachable",
+    `The Scorebridge bridge is not running at ${base} (${why || "no answer"}). Start it with ` +
+      "`scorebridge serve`, then try again. Nothing was changed in the sequence.",
+  );
+}
+
 function createBridge({ baseUrl = DEFAULT_BASE_URL, token, fetchImpl }) {
   const doFetch = fetchImpl || globalThis.fetch;
   const base = baseUrl.replace(/\/+$/, "");
@@ -67,11 +99,7 @@ function createBridge({ baseUrl = DEFAULT_BASE_URL, token, fetchImpl }) {
     try {
       return await doFetch(base + path, init);
     } catch (err) {
-      throw new BridgeError(
-        "unreachable",
-        `The Scorebridge bridge is not running at ${base}. Start it with ` +
-          "`scorebridge serve`, then try again. Nothing was changed in the sequence.",
-      );
+      throw unreachable(base, (err && err.cause) || err);
     }
   }
 
@@ -94,12 +122,11 @@ function createBridge({ baseUrl = DEFAULT_BASE_URL, token, fetchImpl }) {
     return new BridgeError("remote", detail.message || response.statusText || code, code);
   }
 
-  function post(method, body, signal) {
+  function post(method, body) {
     return request(`/v1/${method}`, {
       method: "POST",
       headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" },
       body: JSON.stringify(body),
-      signal,
     });
   }
 
@@ -125,10 +152,14 @@ function createBridge({ baseUrl = DEFAULT_BASE_URL, token, fetchImpl }) {
       return this.call("CancelJob", { job_id: jobId });
     },
 
+    listBackends() {
+      return this.call("ListBackends", {});
+    },
+
     // Follows a streaming method; calls onEvent for every JobEvent; resolves with the
     // final `score`/`analysis` object plus job_id, rejects with a BridgeError.
-    async stream(method, body, onEvent, signal) {
-      const response = await post(method, body, signal);
+    async stream(method, body, onEvent) {
+      const response = await post(method, body);
       if (!response.ok) throw await failure(response);
       let result = null;
       let error = null;
@@ -139,12 +170,13 @@ function createBridge({ baseUrl = DEFAULT_BASE_URL, token, fetchImpl }) {
       });
       const reader = response.body && response.body.getReader ? response.body.getReader() : null;
       if (reader) {
-        const decoder = new TextDecoder();
+        const decoder = new Utf8Decoder();
         for (;;) {
           const { done, value } = await reader.read();
           if (done) break;
           parser.push(decoder.decode(value, { stream: true }));
         }
+        parser.push(decoder.decode(new Uint8Array(0)));
       } else {
         // A fetch without streamed bodies: the events arrive all at once at the end.
         parser.push(await response.text());
@@ -157,4 +189,4 @@ function createBridge({ baseUrl = DEFAULT_BASE_URL, token, fetchImpl }) {
   };
 }
 
-module.exports = { BridgeError, DEFAULT_BASE_URL, SseParser, createBridge };
+module.exports = { BridgeError, DEFAULT_BASE_URL, TLS_BASE_URL, SseParser, createBridge };

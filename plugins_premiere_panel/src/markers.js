@@ -21,8 +21,19 @@ const PREMIERE_COLOR_INDEX = {
 };
 const DEFAULT_COLOR_INDEX = 6;
 
-function colorIndex(otioColor) {
-  const index = PREMIERE_COLOR_INDEX[String(otioColor || "").toUpperCase()];
+// The reference types list Constants.MarkerColor (GREEN RED MAGNETA ORANGE YELLOW BLUE
+// CYAN) without values; where the host gives numbers, they win over the table above, which
+// is the classic index order and still to be confirmed on a host.
+const CONSTANT_NAME = { PINK: "RED", PURPLE: "MAGNETA", MAGENTA: "MAGNETA" };
+
+function colorIndex(otioColor, markerColorConstants) {
+  const name = String(otioColor || "").toUpperCase();
+  if (markerColorConstants) {
+    const key = CONSTANT_NAME[name] || name;
+    const value = markerColorConstants[key] !== undefined ? markerColorConstants[key] : markerColorConstants[key.replace("MAGNETA", "MAGENTA")];
+    if (Number.isInteger(value)) return value;
+  }
+  const index = PREMIERE_COLOR_INDEX[name];
   return index === undefined ? DEFAULT_COLOR_INDEX : index;
 }
 

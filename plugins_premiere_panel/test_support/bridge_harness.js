@@ -8,7 +8,8 @@ const os = require("node:os");
 const path = require("node:path");
 
 const REPO = path.resolve(__dirname, "..", "..");
-const PYTHON = path.join(REPO, ".venv", "bin", "python");
+// $SCOREBRIDGE_PYTHON: a Python with the bridge installed, where .venv is elsewhere.
+const PYTHON = process.env.SCOREBRIDGE_PYTHON || path.join(REPO, ".venv", "bin", "python");
 
 function freePort() {
   return new Promise((resolve, reject) => {

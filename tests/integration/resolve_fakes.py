@@ -2,9 +2,13 @@
 
 Only calls from Resolve's scripting README exist here, with the README's names and argument
 order; each call is recorded as (object, method, args) in ``FakeResolve.calls``. The
-behaviour copies what matters to the plugin: ``Timeline.Export`` writes the fixture timeline
-file to the path given (as Resolve would write the current cut), ``AddMarker`` refuses a
-frame that already has a marker, ``AppendToTimeline`` refuses a missing or locked track.
+behaviour copies what matters to the plugin, as the README and measurements on real hosts
+describe it: ``Timeline.Export`` writes the fixture timeline file to the path given (as
+Resolve would write the current cut), and the export constants are integers;
+``AppendToTimeline`` acts on the project's *current* timeline (whichever the editor has
+open now), refuses a missing or locked track, and takes ``endFrame`` as exclusive;
+``GetMarkers`` answers float keys (``{96.0: {...}}``); ``AddMarker`` refuses a frame that
+already has a marker; ``GetVersion``/``GetProductName`` say which Resolve this is.
 
 Standard library only: the isolated-interpreter test loads this file without site-packages.
 """
@@ -18,7 +22,7 @@ from pathlib import Path
 EDIT_CALLS = {
     "Export", "ImportMedia", "AddSubFolder", "SetCurrentFolder", "AppendToTimeline",
     "AddTrack", "SetTrackName", "DeleteTrack", "DeleteClips", "AddMarker",
-    "DeleteMarkerByCustomData",
+    "DeleteMarkerByCustomData", "SetTrackEnable", "SetCurrentTimeline",
 }
 
 
@@ -44,6 +48,10 @@ class FakeMediaPoolItem:
         self._rec.record("MediaPoolItem", "GetName")
         return Path(self.path).name
 
+    def GetClipProperty(self, name):
+        self._rec.record("MediaPoolItem", "GetClipProperty", name)
+        return {"File Path": self.path, "File Name": Path(self.path).name}.get(name, "")
+
 
 class FakeFolder:
     def __init__(self, rec: Recorder, name: str) -> None:
@@ -61,14 +69,20 @@ class FakeFolder:
 
 
 class FakeTimelineItem:
-    def __init__(self, item: FakeMediaPoolItem, record_frame: int, start: int, end: int) -> None:
-        self.media_pool_item, self.record_frame = item, record_frame
+    def __init__(self, rec: Recorder, item: FakeMediaPoolItem, record_frame: int, start: int,
+                 end: int) -> None:
+        self._rec, self.media_pool_item, self.record_frame = rec, item, record_frame
         self.start_frame, self.end_frame = start, end
+        self.duration = end - start  # endFrame is exclusive
+
+    def GetMediaPoolItem(self):
+        self._rec.record("TimelineItem", "GetMediaPoolItem")
+        return self.media_pool_item
 
 
 class FakeMediaPool:
-    def __init__(self, rec: Recorder, timeline: FakeTimeline) -> None:
-        self._rec, self._timeline = rec, timeline
+    def __init__(self, rec: Recorder, project: FakeProject) -> None:
+        self._rec, self._project = rec, project
         self.root = FakeFolder(rec, "Master")
         self.current = self.root
 
@@ -101,12 +115,13 @@ class FakeMediaPool:
     def AppendToTimeline(self, clip_infos):
         self._rec.record("MediaPool", "AppendToTimeline", [dict(c) for c in clip_infos])
         placed = []
+        timeline = self._project.current  # not the one the script holds: the one open now
         for info in clip_infos:
             track = info.get("trackIndex", 1)
-            tracks = self._timeline.tracks["audio" if info.get("mediaType") == 2 else "video"]
+            tracks = timeline.tracks["audio" if info.get("mediaType") == 2 else "video"]
             if not 1 <= track <= len(tracks) or tracks[track - 1]["locked"]:
                 return []
-            item = FakeTimelineItem(info["mediaPoolItem"], info["recordFrame"],
+            item = FakeTimelineItem(self._rec, info["mediaPoolItem"], info["recordFrame"],
                                     info["startFrame"], info["endFrame"])
             tracks[track - 1]["items"].append(item)
             placed.append(item)
@@ -115,19 +130,26 @@ class FakeMediaPool:
 
 class FakeTimeline:
     def __init__(self, rec: Recorder, *, name: str, fps: str, start_frame: int,
-                 exports: dict[str, Path]) -> None:
+                 exports: dict[int, Path], unique_id: str = "tl-1") -> None:
         self._rec, self.name, self.fps, self.start_frame = rec, name, fps, start_frame
+        self.unique_id = unique_id
         self.exports = exports  # export type -> fixture file to hand out
         self.tracks = {
-            "video": [{"name": "Video 1", "items": [object()], "locked": False}],
-            "audio": [{"name": "Audio 1", "items": [object()], "locked": False}],
+            "video": [{"name": "Video 1", "items": [object()], "locked": False,
+                       "enabled": True}],
+            "audio": [{"name": "Audio 1", "items": [object()], "locked": False,
+                       "enabled": True}],
         }
-        self.markers: dict[int, dict] = {}
+        self.markers: dict[float, dict] = {}  # Resolve's keys are floats
         self.lock_new_audio_tracks = False
 
     def GetName(self):
         self._rec.record("Timeline", "GetName")
         return self.name
+
+    def GetUniqueId(self):
+        self._rec.record("Timeline", "GetUniqueId")
+        return self.unique_id
 
     def GetSetting(self, name):
         self._rec.record("Timeline", "GetSetting", name)
@@ -154,7 +176,7 @@ class FakeTimeline:
         n = len(self.tracks[track_type]) + 1
         self.tracks[track_type].append({
             "name": f"{track_type.title()} {n}", "items": [], "sub": sub_track_type,
-            "locked": self.lock_new_audio_tracks and track_type == "audio",
+            "locked": self.lock_new_audio_tracks and track_type == "audio", "enabled": True,
         })
         return True
 
@@ -172,6 +194,15 @@ class FakeTimeline:
         self.tracks[track_type][track_index - 1]["name"] = name
         return True
 
+    def GetIsTrackEnabled(self, track_type, track_index):
+        self._rec.record("Timeline", "GetIsTrackEnabled", track_type, track_index)
+        return self.tracks[track_type][track_index - 1].get("enabled", True)
+
+    def SetTrackEnable(self, track_type, track_index, enabled):
+        self._rec.record("Timeline", "SetTrackEnable", track_type, track_index, enabled)
+        self.tracks[track_type][track_index - 1]["enabled"] = bool(enabled)
+        return True
+
     def GetItemListInTrack(self, track_type, index):
         self._rec.record("Timeline", "GetItemListInTrack", track_type, index)
         return list(self.tracks[track_type][index - 1]["items"])
@@ -181,7 +212,7 @@ class FakeTimeline:
                          custom_data)
         if frame_id in self.markers or not isinstance(frame_id, int):
             return False
-        self.markers[frame_id] = {"color": color, "duration": duration, "note": note,
+        self.markers[float(frame_id)] = {"color": color, "duration": duration, "note": note,
                                   "name": name, "customData": custom_data}
         return True
 
@@ -199,9 +230,10 @@ class FakeTimeline:
 
 
 class FakeProject:
-    def __init__(self, rec: Recorder, timeline: FakeTimeline | None) -> None:
-        self._rec, self.timeline = rec, timeline
-        self.media_pool = FakeMediaPool(rec, timeline)
+    def __init__(self, rec: Recorder, timelines: list[FakeTimeline]) -> None:
+        self._rec, self.timelines = rec, timelines
+        self.current = timelines[0] if timelines else None  # what the editor has open
+        self.media_pool = FakeMediaPool(rec, self)
 
     def GetName(self):
         self._rec.record("Project", "GetName")
@@ -209,7 +241,22 @@ class FakeProject:
 
     def GetCurrentTimeline(self):
         self._rec.record("Project", "GetCurrentTimeline")
-        return self.timeline
+        return self.current
+
+    def GetTimelineCount(self):
+        self._rec.record("Project", "GetTimelineCount")
+        return len(self.timelines)
+
+    def GetTimelineByIndex(self, index):
+        self._rec.record("Project", "GetTimelineByIndex", index)
+        return self.timelines[index - 1] if 1 <= index <= len(self.timelines) else None
+
+    def SetCurrentTimeline(self, timeline):
+        self._rec.record("Project", "SetCurrentTimeline", timeline)
+        if timeline not in self.timelines:
+            return False
+        self.current = timeline
+        return True
 
     def GetMediaPool(self):
         self._rec.record("Project", "GetMediaPool")
@@ -226,26 +273,52 @@ class FakeProjectManager:
 
 
 class FakeResolve:
-    """``resolve`` as a Resolve script sees it; ``otio=False`` imitates Resolve before 18.5."""
+    """``resolve`` as a Resolve script sees it; ``otio=False`` imitates Resolve before 18.5.
 
-    EXPORT_FCP_7_XML = "EXPORT_FCP_7_XML"
-    EXPORT_NONE = "EXPORT_NONE"
+    ``other_timeline`` adds a second timeline the editor can switch to (``switch_to``);
+    ``version``/``product`` are what GetVersion/GetProductName answer.
+    """
+
+    # Integers in the real host (the README names them, never their values).
+    EXPORT_FCP_7_XML = 3
+    EXPORT_NONE = 0
 
     def __init__(self, *, otio_file: Path, xml_file: Path, fps: str = "24",
-                 start_frame: int = 86400, otio: bool = True) -> None:
+                 start_frame: int = 86400, otio: bool = True,
+                 version: tuple = (21, 0, 0, 49, ""), product: str = "DaVinci Resolve Studio",
+                 other_timeline: bool = False) -> None:
         self.recorder = Recorder()
+        self.version, self.product = list(version), product
+        exports = {3: xml_file}
         if otio:  # the constant only exists in Resolve 18.5 and later
-            self.EXPORT_OTIO = "EXPORT_OTIO"
-        exports = {"EXPORT_OTIO": otio_file, "EXPORT_FCP_7_XML": xml_file}
+            self.EXPORT_OTIO = 17
+            exports[17] = otio_file
         self.timeline = FakeTimeline(self.recorder, name="fixture cut", fps=fps,
                                      start_frame=start_frame, exports=exports)
-        self.project = FakeProject(self.recorder, self.timeline)
+        timelines = [self.timeline]
+        if other_timeline:
+            timelines.append(FakeTimeline(self.recorder, name="another cut", fps=fps,
+                                          start_frame=start_frame, exports=exports,
+                                          unique_id="tl-2"))
+        self.project = FakeProject(self.recorder, timelines)
         self._manager = FakeProjectManager(self.recorder, self.project)
 
     @property
     def calls(self):
         return self.recorder.calls
 
+    def switch_to(self, name: str) -> None:
+        """The editor opens another timeline (not a script call, so not recorded)."""
+        self.project.current = next(t for t in self.project.timelines if t.name == name)
+
     def GetProjectManager(self):
         self.recorder.record("Resolve", "GetProjectManager")
         return self._manager
+
+    def GetVersion(self):
+        self.recorder.record("Resolve", "GetVersion")
+        return list(self.version)
+
+    def GetProductName(self):
+        self.recorder.record("Resolve", "GetProductName")
+        return self.product

@@ -20,21 +20,39 @@ def test_per_os_folders():
         ".local/share/DaVinciResolve/Fusion/Scripts/Edit")
 
 
+ENTRIES = {"Score timeline": "score", "Re-score timeline": "rescore",
+           "Export affect markers": "markers"}
+
+
 def test_install_writes_menu_entries_and_a_hidden_library(tmp_path):
-    written = install_resolve(tmp_path / "Edit")
-    names = {p.relative_to(tmp_path / "Edit").as_posix() for p in written}
-    assert {"Score timeline.py", "Re-score timeline.py", "Export affect markers.py"} <= names
-    assert {".scorebridge/scorebridge_resolve.py", ".scorebridge/bridge/client.py"} <= names
-    # only the three entries are visible at the top of the Edit folder
-    visible = sorted(p.name for p in (tmp_path / "Edit").iterdir() if not p.name.startswith("."))
-    assert visible == ["Export affect markers.py", "Re-score timeline.py", "Score timeline.py"]
-    assert install_resolve(tmp_path / "Edit") == written  # re-running overwrites in place
-    # each menu entry is a valid script that runs its own action
-    for name, action in [("Score timeline.py", "score"), ("Re-score timeline.py", "rescore"),
-                         ("Export affect markers.py", "markers")]:
-        source = (tmp_path / "Edit" / name).read_text()
-        compile(source, name, "exec")
-        assert f'scorebridge_resolve.main("{action}",' in source
+    edit, utility = tmp_path / "Scripts" / "Edit", tmp_path / "Scripts" / "Utility"
+    written = install_resolve(edit)
+    names = {p.relative_to(tmp_path / "Scripts").as_posix() for p in written}
+    assert {"Edit/.scorebridge/scorebridge_resolve.py",
+            "Edit/.scorebridge/bridge/client.py"} <= names
+    # Edit (Edit page) and Utility (every page) list the same entries, Python and Lua;
+    # the library is there once, hidden
+    want = sorted([f"{t}.py" for t in ENTRIES] + [f"{t} (Lua).lua" for t in ENTRIES])
+    for folder in (edit, utility):
+        visible = sorted(p.name for p in folder.iterdir() if not p.name.startswith("."))
+        assert visible == want
+    assert not (utility / ".scorebridge").exists()
+    assert install_resolve(edit) == written  # re-running overwrites in place
+    for folder in (edit, utility):
+        for title, action in ENTRIES.items():
+            # each Python entry is a valid script that runs its own action
+            source = (folder / f"{title}.py").read_text()
+            compile(source, title, "exec")
+            assert f'scorebridge_resolve.main("{action}",' in source
+            # each Lua entry starts the Python entry beside it
+            lua = (folder / f"{title} (Lua).lua").read_text()
+            assert f'local script = folder .. "{title}.py"' in lua
+            assert "app:RunScript(script)" in lua and "{" not in lua
+
+
+def test_a_destination_other_than_edit_gets_no_utility_copy(tmp_path):
+    install_resolve(tmp_path / "scripts")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["scripts"]
 
 
 def test_installed_library_imports_without_site_packages(tmp_path):
