@@ -83,8 +83,9 @@ def render_reference(folder: Path, *, stems: bool, duck_db: float) -> dict[str, 
     analysis = reference_analysis(folder)
     out = folder / "out"
     out.mkdir()
-    request = MusicRequest(seed=3, stems=stems, duck_db=duck_db, soundfont=REFERENCE_FONT)
-    music = music_backends.create("symbolic").generate(
+    request = MusicRequest(seed=3, stems=stems, duck_db=duck_db)
+    backend = music_backends.create("symbolic", soundfont=str(REFERENCE_FONT))
+    music = backend.generate(
         analysis, request, wav_path=out / "score.wav", midi_path=out / "score.mid",
         stems_dir=out / "stems",
     )
