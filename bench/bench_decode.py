@@ -23,7 +23,7 @@ from pathlib import Path
 import av
 import numpy as np
 
-from bridge.cuts import find_cuts
+from bridge.analysis.cuts import find_cuts
 from bridge.media import probe, sample_frames
 from bridge.media.synth import SceneSpec, encode_scenes
 from bridge.types import Clip, Edit

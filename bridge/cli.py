@@ -35,7 +35,7 @@ def _options(args: argparse.Namespace) -> ScoreOptions:
 
 
 def cmd_analyze(args: argparse.Namespace) -> int:
-    from bridge.cuts import find_cuts
+    from bridge.analysis.cuts import find_cuts
     from bridge.timeline import read_edit
 
     edit = read_edit(args.timeline)

@@ -13,12 +13,12 @@ from pathlib import Path
 from bridge.affect import estimate_affect, estimators
 from bridge.affect.markers import affect_markers
 from bridge.affect.outputs import plot_affect_png, write_affect_csv, write_affect_json
+from bridge.analysis.cuts import find_cuts
+from bridge.analysis.picture import observe_picture, problems
 from bridge.config import ScoreOptions
-from bridge.cuts import find_cuts
 from bridge.errors import InvalidOptionError
 from bridge.music import MusicRequest, music_backends
 from bridge.outputs import StagedOutputs, staged_outputs
-from bridge.picture import observe_picture, problems
 from bridge.progress import NEVER_CANCELLED, CancelToken, ProgressFn, no_progress
 from bridge.registry import Availability
 from bridge.style import choose_style

@@ -21,8 +21,8 @@ from bridge.affect.outputs import (
     write_affect_csv,
     write_affect_json,
 )
+from bridge.analysis.picture import ShotPicture, readable
 from bridge.errors import InvalidOptionError
-from bridge.picture import ShotPicture, readable
 from bridge.progress import NEVER_CANCELLED, CancelToken, ProgressFn, no_progress
 from bridge.registry import Registry
 from bridge.types import AffectCurve, Cut, Edit

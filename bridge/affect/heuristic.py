@@ -36,8 +36,8 @@ from scipy.ndimage import median_filter
 from scipy.signal.windows import kaiser
 
 from bridge.affect.features import FeatureTable
+from bridge.analysis.picture import ShotPicture
 from bridge.errors import MissingMediaError
-from bridge.picture import ShotPicture
 from bridge.progress import NEVER_CANCELLED, CancelToken, ProgressFn, no_progress
 from bridge.types import AffectCurve, Cut, Edit
 
@@ -194,7 +194,7 @@ class HeuristicEstimator:
                  progress: ProgressFn = no_progress,
                  cancel: CancelToken = NEVER_CANCELLED) -> AffectCurve:
         from bridge.affect.observe import observe  # media I/O only when estimating
-        from bridge.picture import observe_picture, problems
+        from bridge.analysis.picture import observe_picture, problems
 
         if picture is None:
             picture = observe_picture(edit, rate_hz=rate_hz, width=self.width, cancel=cancel)

@@ -1,6 +1,6 @@
 """Gathering: the picture pass's measurements and the timeline's own audio -> FeatureTable.
 
-The picture comes from ``bridge.picture`` (each shot decoded once, shared with cut
+The picture comes from ``bridge.analysis.picture`` (each shot decoded once, shared with cut
 detection); the audio clips are read here through ``bridge.media``. Shots whose media are
 missing or undecodable are left unknown (NaN) and reported through ``progress``; the
 caller decides whether the rest is enough.
@@ -14,8 +14,8 @@ import numpy as np
 
 from bridge import media
 from bridge.affect import features as ft
+from bridge.analysis.picture import ShotPicture, media_range, observe_picture, readable, record_time
 from bridge.errors import MissingMediaError, UndecodableMediaError
-from bridge.picture import ShotPicture, media_range, observe_picture, readable, record_time
 from bridge.progress import NEVER_CANCELLED, CancelToken, ProgressFn, no_progress
 from bridge.types import Cut, Edit
 
@@ -30,7 +30,7 @@ def observe(edit: Edit, cuts: tuple[Cut, ...] | list[Cut], *, hop_s: float = 1.0
             cancel: CancelToken = NEVER_CANCELLED) -> ft.FeatureTable:
     """Per-hop features of the edit in record time; unknown where media could not be read.
 
-    ``picture`` is the shared decode pass (bridge.picture); without it, it is run here.
+    ``picture`` is the shared decode pass (bridge.analysis.picture); without it, it is run here.
     """
     if picture is None:
         picture = observe_picture(edit, rate_hz=rate_hz, width=width, cancel=cancel)

@@ -1,4 +1,4 @@
-"""bridge.cuts on Edits over real encoded media with known cut times."""
+"""bridge.analysis.cuts on Edits over real encoded media with known cut times."""
 
 from __future__ import annotations
 
@@ -8,17 +8,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bridge.cuts import (
+from bridge.analysis.cuts import (
     DEFAULT_THRESHOLD,
     change_indices,
     find_cuts,
     histogram_distance,
     successive_distances,
 )
+from bridge.analysis.picture import hsv_histogram, observe_picture, problems
 from bridge.errors import CancelledError
 from bridge.media import sample_frames
 from bridge.media.synth import SceneSpec, encode_scenes, write_not_media
-from bridge.picture import hsv_histogram, observe_picture, problems
 from bridge.progress import CancelToken
 from bridge.types import Clip, Cut, Edit, Transition
 
@@ -187,7 +187,7 @@ def test_progress_and_cancel(six):
 
 def test_changes_next_to_an_edit_point_are_not_localised(six, monkeypatch):
     """A scene change within min_shot_s of an edit point is dropped without decoding for it."""
-    import bridge.cuts as cuts_module
+    import bridge.analysis.cuts as cuts_module
 
     path, scene_cuts = six
     first, second = scene_cuts[0], scene_cuts[1]

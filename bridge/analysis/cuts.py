@@ -10,8 +10,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from bridge.analysis.picture import ShotPicture, hsv_histogram, observe_picture, record_time
 from bridge.media import frames_between
-from bridge.picture import ShotPicture, hsv_histogram, observe_picture, record_time
 from bridge.progress import NEVER_CANCELLED, CancelToken, ProgressFn, no_progress
 from bridge.types import Clip, Cut, Edit
 
