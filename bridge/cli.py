@@ -31,16 +31,15 @@ def _options(args: argparse.Namespace) -> ScoreOptions:
     if getattr(args, "no_detect", False):
         changes["detect_cuts"] = False
     changes.update(backend_option_changes(args))
-    return ScoreOptions().with_(**changes).validated()
+    return ScoreOptions().with_(**changes)  # validated once, where the job runs
 
 
 def cmd_analyze(args: argparse.Namespace) -> int:
-    from bridge.analysis.cuts import find_cuts
-    from bridge.timeline import read_edit
+    from bridge.pipeline import analyze_timeline
 
-    edit = read_edit(args.timeline)
     with progress_bars(not args.quiet) as progress:
-        cuts = find_cuts(edit, detect_inside=not args.no_detect, progress=progress)
+        analysis = analyze_timeline(args.timeline, _options(args), progress=progress)
+    edit, cuts = analysis.edit, analysis.cuts
     summary = {
         "timeline": str(edit.source_path),
         "name": edit.name,
@@ -64,13 +63,13 @@ def cmd_analyze(args: argparse.Namespace) -> int:
             {"time_s": round(c.time_s, 6), "kind": c.kind, "strength": round(c.strength, 3)}
             for c in cuts
         ],
-        "warnings": list(edit.warnings),
+        "warnings": list(analysis.warnings),
     }
     print(f"{edit.name}: {edit.duration_s:.2f} s at {float(edit.rate):.3f} fps "
           f"(start {edit.start_timecode}), {len(edit.shots)} shots, {len(cuts)} cuts")
     for cut in cuts:
         print(f"  cut {cut.time_s:9.3f} s  {cut.kind:<8} strength {cut.strength:.2f}")
-    for warning in edit.warnings:
+    for warning in analysis.warnings:
         print(f"  warning: {warning}")
     if args.json:
         from bridge.outputs import staged_outputs

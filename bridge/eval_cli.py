@@ -57,7 +57,6 @@ def measure_all(
     from bridge.report import evaluate_baselines, evaluate_timeline_audio
 
     progress = progress or no_progress
-    options = options.validated()
     analysis = analyze_timeline(timeline, options, progress=progress)
     progress("report", 0.0, f"measuring {Path(score).name}")
     reports = {"ours": evaluate_timeline_audio(analysis, score, reference_path=reference)}
