@@ -176,7 +176,7 @@ def finish(
     """``master`` for a backend's ``generate``: the timeline's length, the request's rate,
     stems and ducking under the dialogue the sound pass heard. ``analysis`` is a
     ``bridge.types.Analysis``, ``request`` a ``bridge.music.MusicRequest``."""
-    from bridge.mix import ducking_from_level
+    from bridge.music.ducking import ducking_from_level
 
     edit = analysis.edit
     envelope = None

@@ -14,7 +14,7 @@ from bridge import media
 from bridge.affect.observe import loudness_per_hop
 from bridge.analysis.sound import observe_sound, sound_problems
 from bridge.media.synth import SceneSpec, encode_audio, write_not_media
-from bridge.mix import ducking_from_level
+from bridge.music.ducking import ducking_from_level
 from bridge.types import Clip, Edit
 
 RATE = Fraction(25)

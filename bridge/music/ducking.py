@@ -21,7 +21,7 @@ from bridge.analysis.sound import SideChainLevel
 from bridge.errors import InvalidOptionError
 from bridge.types import SoundTrack
 
-__all__ = ["DuckingEnvelope", "SideChainLevel", "ducking_envelope", "ducking_from_level"]
+__all__ = ["DuckingEnvelope", "ducking_envelope", "ducking_from_level"]
 
 
 @dataclass(frozen=True, eq=False)
