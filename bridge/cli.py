@@ -103,7 +103,7 @@ def cmd_affect(args: argparse.Namespace) -> int:
 def cmd_score(args: argparse.Namespace) -> int:
     options = _options(args)
     if args.server:
-        from bridge.server.commands import score_via_server
+        from bridge.client import score_via_server
 
         with progress_bars(not args.quiet) as progress:
             result = score_via_server(args.server, args.timeline, args.out, options, progress)
@@ -195,8 +195,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     add("backends", cmd_backends, "list affect estimators and music backends, and what is missing")
 
-    from bridge.eval_cli import add_command as add_eval
     from bridge.install_resolve import add_command as add_install_resolve
+    from bridge.quality.eval_cli import add_command as add_eval
 
     add_install_resolve(sub)
     add_eval(sub)

@@ -156,7 +156,7 @@ def score_timeline(
             metrics["true_peak_dbtp"] = music.true_peak_dbtp
         report_path = None
         if options.report:
-            from bridge.report import REPORT_NAME, build_report
+            from bridge.quality.report import REPORT_NAME, build_report
 
             # Measured on the staged WAV; baselines render into a temp folder, not `out`.
             _, measured = build_report(
