@@ -45,8 +45,11 @@ import numpy as np
 import soundfile
 
 from bridge.errors import BridgeError, InvalidOptionError
+from bridge.music.base import MusicRequest
+from bridge.music.ducking import ducking_from_level
 from bridge.music.loudness import LevelMeter, chunk_gain_block, plan_gain
 from bridge.progress import NEVER_CANCELLED, CancelToken, ProgressFn, no_progress
+from bridge.types import Analysis
 
 END_FADE_S = 0.03
 PASS1_SHARE = 0.8  # of the progress bar; pass 1 carries the synthesis
@@ -166,17 +169,15 @@ def finish(
     blocks: Iterable[RoleBlocks],
     *,
     roles: Sequence[str],
-    analysis,
-    request,
+    analysis: Analysis,
+    request: MusicRequest,
     wav_path: Path,
     stems_dir: Path,
     progress: ProgressFn = no_progress,
     cancel: CancelToken = NEVER_CANCELLED,
 ) -> MasterResult:
     """``master`` for a backend's ``generate``: the timeline's length, the request's rate,
-    stems and ducking under the dialogue the sound pass heard. ``analysis`` is a
-    ``bridge.types.Analysis``, ``request`` a ``bridge.music.MusicRequest``."""
-    from bridge.music.ducking import ducking_from_level
+    stems and ducking under the dialogue the sound pass heard."""
 
     edit = analysis.edit
     envelope = None
@@ -217,6 +218,7 @@ def _stereo_blocks(
             continue
         yield start, {role: x[:n] for role, x in stereo.items()}
         start += n
+        del block, stereo  # let the source reuse the memory for its next block
     if start < n_samples:  # a source that runs short ends in silence
         pad_n = max(1, round(WRITE_BLOCK_S * sr))
         for pad_start in range(start, n_samples, pad_n):
@@ -263,6 +265,7 @@ def _first_pass(
                 PASS1_SHARE * (start + n) / n_samples,
                 f"rendered {(start + n) / sr:.1f} of {n_samples / sr:.1f} s",
             )
+            del stems, mix, envelope  # before the source makes the next block
     finally:
         for f in files.values():
             f.close()
