@@ -33,8 +33,10 @@ STAGES = [
 ]
 # command modules are the shell of their package: they may call the pipeline
 SHELL = ["bridge.quality.eval_cli"]
+# stdlib-level helpers every stage may use (local_config and platform_paths also ship, alone,
+# beside the Resolve plugin)
 FOUNDATION = ["bridge.types", "bridge.errors", "bridge.progress", "bridge.registry",
-              "bridge.outputs", "bridge.config"]
+              "bridge.outputs", "bridge.config", "bridge.local_config", "bridge.platform_paths"]
 FOREIGN_TO_STAGES = ("grpc", "google.protobuf", "grpc_tools", "grpc_health", "grpc_reflection")
 # the independent analyser measures audio only: it must not know the composer's plan
 EVAL_MUST_NOT_IMPORT = ("bridge.compose", "bridge.render", "bridge.music")
