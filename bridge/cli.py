@@ -57,7 +57,8 @@ def progress_bars(enabled: bool) -> Iterator[ProgressFn]:
 
 def _options(args: argparse.Namespace) -> ScoreOptions:
     changes = {}
-    for name in ("style", "seed", "stems", "duck_db", "markers", "soundfont", "report"):
+    for name in ("style", "seed", "stems", "duck_db", "markers", "soundfont", "report",
+                 "timeline_name", "timeline_rate"):
         value = getattr(args, name, None)
         if value is not None:
             changes[name] = value
@@ -70,7 +71,9 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     from bridge.cuts import find_cuts
     from bridge.timeline import read_edit
 
-    edit = read_edit(args.timeline)
+    options = ScoreOptions(timeline_name=args.timeline_name,
+                           timeline_rate=args.timeline_rate).validated()
+    edit = read_edit(args.timeline, rate=options.frame_rate(), timeline_name=options.timeline_name)
     with progress_bars(not args.quiet) as progress:
         cuts = find_cuts(edit, detect_inside=not args.no_detect, progress=progress)
     summary = {
@@ -195,12 +198,21 @@ def build_parser() -> argparse.ArgumentParser:
         p.set_defaults(func=func)
         return p
 
+    def add_reading_options(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--timeline", dest="timeline_name", metavar="NAME",
+                       help="the project to read from an FCPXML library or event")
+        p.add_argument("--rate", dest="timeline_rate", metavar="FPS",
+                       help="frame rate, e.g. 25 or 24000/1001 (an EDL has none: by default "
+                            "it is inferred from the timecodes)")
+
     p = add("analyze", cmd_analyze, "read a timeline and print its shots and cuts")
     p.add_argument("timeline", help=".otio .otioz .otiod .xml .fcpxml .edl")
     p.add_argument("--json", metavar="FILE", help="also write the summary as JSON")
     p.add_argument("--no-detect", action="store_true", help="edit points only; no detection")
+    add_reading_options(p)
 
     def add_analysis_options(p: argparse.ArgumentParser) -> None:
+        add_reading_options(p)
         p.add_argument("--style", help="style preset (default: chosen from the affect curve)")
         p.add_argument("--markers", help="sections | peaks | every:N (default sections)")
         p.add_argument("--no-detect", action="store_true", help="edit points only; no detection")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, fields, replace
+from fractions import Fraction
 from pathlib import Path
 
 from bridge.errors import InvalidOptionError
@@ -25,6 +26,8 @@ class ScoreOptions:
     affect_hop_s: float = 1.0
     detect_cuts: bool = True  # also find cuts inside long shots
     report: bool = False
+    timeline_name: str | None = None  # which project of an FCPXML library/event to read
+    timeline_rate: str | None = None  # frames per second, e.g. "25" or "24000/1001"; EDLs have none
 
     def validated(self) -> ScoreOptions:
         """Return self, or raise InvalidOptionError naming the field."""
@@ -50,9 +53,26 @@ class ScoreOptions:
                 ok = False
             if not ok:
                 raise bad("markers", f"{self.markers!r}: use sections, peaks or every:N")
+        if self.timeline_rate is not None:
+            self.frame_rate()  # raises naming the field
         if self.soundfont is not None and not Path(self.soundfont).is_file():
             raise bad("soundfont", f"no SoundFont file at {self.soundfont}")
         return self
+
+    def frame_rate(self) -> Fraction | None:
+        """``timeline_rate`` as an exact positive fraction (29.97 -> 30000/1001), or None."""
+        if self.timeline_rate in (None, ""):
+            return None
+        try:
+            rate = Fraction(str(self.timeline_rate).strip())
+        except (ValueError, ZeroDivisionError):
+            raise InvalidOptionError(f"{self.timeline_rate!r} is not a frame rate",
+                                     field="timeline_rate") from None
+        if not 0 < rate <= 1000:
+            raise InvalidOptionError(f"frame rate {self.timeline_rate} is outside (0, 1000] fps",
+                                     field="timeline_rate")
+        ntsc = Fraction(round(rate * 1001 / 1000) * 1000, 1001)
+        return ntsc if rate.denominator != 1 and abs(rate - ntsc) < Fraction(5, 1000) else rate
 
     def with_(self, **changes) -> ScoreOptions:
         known = {f.name for f in fields(self)}

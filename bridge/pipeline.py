@@ -15,6 +15,7 @@ from bridge.affect.markers import affect_markers
 from bridge.affect.outputs import plot_affect_png, write_affect_csv, write_affect_json
 from bridge.config import ScoreOptions
 from bridge.cuts import find_cuts
+from bridge.errors import NothingToScoreError
 from bridge.music import MusicRequest, music_backends
 from bridge.outputs import StagedOutputs, staged_outputs
 from bridge.picture import observe_picture, problems
@@ -41,7 +42,7 @@ def analyze_timeline(
     """Read a timeline and estimate its cuts, affect curve, style and markers."""
     options = options.validated()
     progress("timeline", 0.0, f"reading {Path(timeline).name}")
-    edit = read_edit(timeline)
+    edit = read_edit(timeline, rate=options.frame_rate(), timeline_name=options.timeline_name)
     progress("timeline", 1.0, f"{len(edit.shots)} shots, {edit.duration_s:.1f} s")
     cancel.raise_if_cancelled()
 
@@ -86,12 +87,20 @@ def _write_affect_files(analysis: Analysis, out: StagedOutputs) -> None:
     plot_affect_png(analysis.affect, out.path("affect.png"), edit=analysis.edit, cuts=analysis.cuts)
 
 
+def _source_choice(analysis: Analysis) -> dict:
+    """What the export needs to re-read the same timeline: the project and the rate used."""
+    edit = analysis.edit
+    return {"timeline_name": edit.name, "rate": edit.rate if edit.source_path.suffix.lower()
+            == ".edl" else None}
+
+
 def write_affect_outputs(analysis: Analysis, out_dir: str | Path) -> dict[str, Path]:
     """affect.csv / .json / .png and a marked copy of the timeline, all or nothing."""
     with staged_outputs(out_dir) as out:
         _write_affect_files(analysis, out)
         write_marked_timeline(
-            analysis.edit.source_path, out.path("affect.otio"), markers=analysis.markers
+            analysis.edit.source_path, out.path("affect.otio"), markers=analysis.markers,
+            **_source_choice(analysis),
         )
         names = ("affect.csv", "affect.json", "affect.png", "affect.otio")
         return {name: out.final(name) for name in names}
@@ -108,6 +117,11 @@ def score_timeline(
     """Analyse and score a timeline; write the soundtrack, MIDI, affect files and result OTIO."""
     options = options.validated()
     analysis = analyze_timeline(timeline, options, progress=progress, cancel=cancel)
+    if not analysis.edit.shots:
+        raise NothingToScoreError(
+            "nothing to score: no picture (the timeline holds audio or gaps only)",
+            path=analysis.edit.source_path,
+        )
     backend = music_backends.create(options.music_backend)
     request = MusicRequest(
         seed=options.seed,
@@ -136,6 +150,7 @@ def score_timeline(
             audio_path=out.final(WAV_NAME),
             audio_duration_s=analysis.edit.duration_s,
             markers=analysis.markers,
+            **_source_choice(analysis),
         )
         progress("export", 1.0, "done")
         stems = {role: out.final(f"{STEMS_DIR}/{p.name}") for role, p in music.stem_paths.items()}

@@ -44,7 +44,7 @@ class ScoreRequest(_message.Message):
     def __init__(self, otio_json: _Optional[str] = ..., path: _Optional[str] = ..., options: _Optional[_Union[ScoreOptions, _Mapping]] = ...) -> None: ...
 
 class ScoreOptions(_message.Message):
-    __slots__ = ("style", "seed", "affect_backend", "music_backend", "stems", "duck_db", "markers", "output_dir", "soundfont", "sample_rate", "analysis_rate_hz", "affect_hop_s", "detect_cuts", "report")
+    __slots__ = ("style", "seed", "affect_backend", "music_backend", "stems", "duck_db", "markers", "output_dir", "soundfont", "sample_rate", "analysis_rate_hz", "affect_hop_s", "detect_cuts", "report", "timeline_name", "timeline_rate")
     STYLE_FIELD_NUMBER: _ClassVar[int]
     SEED_FIELD_NUMBER: _ClassVar[int]
     AFFECT_BACKEND_FIELD_NUMBER: _ClassVar[int]
@@ -59,6 +59,8 @@ class ScoreOptions(_message.Message):
     AFFECT_HOP_S_FIELD_NUMBER: _ClassVar[int]
     DETECT_CUTS_FIELD_NUMBER: _ClassVar[int]
     REPORT_FIELD_NUMBER: _ClassVar[int]
+    TIMELINE_NAME_FIELD_NUMBER: _ClassVar[int]
+    TIMELINE_RATE_FIELD_NUMBER: _ClassVar[int]
     style: str
     seed: int
     affect_backend: str
@@ -73,7 +75,9 @@ class ScoreOptions(_message.Message):
     affect_hop_s: float
     detect_cuts: bool
     report: bool
-    def __init__(self, style: _Optional[str] = ..., seed: _Optional[int] = ..., affect_backend: _Optional[str] = ..., music_backend: _Optional[str] = ..., stems: _Optional[bool] = ..., duck_db: _Optional[float] = ..., markers: _Optional[str] = ..., output_dir: _Optional[str] = ..., soundfont: _Optional[str] = ..., sample_rate: _Optional[int] = ..., analysis_rate_hz: _Optional[float] = ..., affect_hop_s: _Optional[float] = ..., detect_cuts: _Optional[bool] = ..., report: _Optional[bool] = ...) -> None: ...
+    timeline_name: str
+    timeline_rate: str
+    def __init__(self, style: _Optional[str] = ..., seed: _Optional[int] = ..., affect_backend: _Optional[str] = ..., music_backend: _Optional[str] = ..., stems: _Optional[bool] = ..., duck_db: _Optional[float] = ..., markers: _Optional[str] = ..., output_dir: _Optional[str] = ..., soundfont: _Optional[str] = ..., sample_rate: _Optional[int] = ..., analysis_rate_hz: _Optional[float] = ..., affect_hop_s: _Optional[float] = ..., detect_cuts: _Optional[bool] = ..., report: _Optional[bool] = ..., timeline_name: _Optional[str] = ..., timeline_rate: _Optional[str] = ...) -> None: ...
 
 class JobRef(_message.Message):
     __slots__ = ("job_id",)
