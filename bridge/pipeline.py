@@ -7,8 +7,11 @@ passed down, never looked up.
 
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 from pathlib import Path
+
+import numpy as np
 
 from bridge.affect import estimate_affect, estimators
 from bridge.affect.markers import affect_markers
@@ -24,7 +27,7 @@ from bridge.registry import Availability
 from bridge.style import choose_style
 from bridge.timeline import read_edit
 from bridge.timeline.export import write_marked_timeline, write_scored_timeline
-from bridge.types import Analysis, ScoreResult
+from bridge.types import AffectCurve, Analysis, ScoreResult
 
 WAV_NAME = "score.wav"
 MIDI_NAME = "score.mid"
@@ -38,13 +41,25 @@ def analyze_timeline(
     *,
     progress: ProgressFn = no_progress,
     cancel: CancelToken = NEVER_CANCELLED,
+    require_picture: bool = False,
 ) -> Analysis:
-    """Read a timeline and estimate its cuts, affect curve, style and markers."""
+    """Read a timeline and estimate its cuts, affect curve, style and markers.
+
+    A timeline with no picture (audio or gaps only) is analysed with a warning and a flat
+    curve of zero confidence; ``require_picture`` refuses it instead (scoring does).
+    """
     options = options.validated()
     progress("timeline", 0.0, f"reading {Path(timeline).name}")
     edit = read_edit(timeline, rate=options.frame_rate(), timeline_name=options.timeline_name)
     progress("timeline", 1.0, f"{len(edit.shots)} shots, {edit.duration_s:.1f} s")
     cancel.raise_if_cancelled()
+    if not edit.shots:
+        if require_picture:
+            raise NothingToScoreError(
+                "nothing to score: no picture (the timeline holds audio or gaps only)",
+                path=edit.source_path,
+            )
+        return _analysis_without_picture(edit, options)
 
     # Decoding is the cost of analysis: one pass feeds both cut detection and affect.
     picture = observe_picture(
@@ -76,6 +91,17 @@ def analyze_timeline(
         # the reader has already warned about missing media; add undecodable ones
         warnings=(*edit.warnings, *problems(picture, include_missing=False), *hint_warnings),
     )
+
+
+def _analysis_without_picture(edit, options: ScoreOptions) -> Analysis:
+    """What can be said of a timeline with no picture: its length, and nothing felt."""
+    n = max(1, math.ceil(edit.duration_s / options.affect_hop_s))
+    flat = np.zeros(n)
+    curve = AffectCurve(hop_s=options.affect_hop_s, valence=flat, arousal=flat.copy(),
+                        confidence=flat.copy(), source="none")
+    return Analysis(edit=edit, cuts=(), affect=curve,
+                    style=choose_style(curve, name=options.style), markers=(),
+                    warnings=edit.warnings)
 
 
 def _write_affect_files(analysis: Analysis, out: StagedOutputs) -> None:
@@ -116,12 +142,8 @@ def score_timeline(
 ) -> ScoreResult:
     """Analyse and score a timeline; write the soundtrack, MIDI, affect files and result OTIO."""
     options = options.validated()
-    analysis = analyze_timeline(timeline, options, progress=progress, cancel=cancel)
-    if not analysis.edit.shots:
-        raise NothingToScoreError(
-            "nothing to score: no picture (the timeline holds audio or gaps only)",
-            path=analysis.edit.source_path,
-        )
+    analysis = analyze_timeline(timeline, options, progress=progress, cancel=cancel,
+                                require_picture=True)
     backend = music_backends.create(options.music_backend)
     request = MusicRequest(
         seed=options.seed,

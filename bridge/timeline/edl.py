@@ -28,7 +28,7 @@ import opentimelineio as otio
 from bridge.errors import UnreadableTimelineError
 from bridge.timeline import timecode as tc
 
-_TC = r"\d{1,2}[:;.,]\d\d[:;.,]\d\d[:;.,]\d\d"
+_TC = r"\d{1,2}[:;.,]\d\d[:;.,]\d\d[:;.,]\d{2,3}"  # 3 frame digits above 100 fps
 _EVENT = re.compile(
     rf"^(?P<num>\d+)\s+(?P<reel>\S+)\s+(?P<channels>\S+)\s+(?P<kind>C|D|W\d*|K\w*)"
     rf"\s+(?:(?P<length>\d+)\s+)?(?P<src_in>{_TC})\s+(?P<src_out>{_TC})"
@@ -79,7 +79,7 @@ def infer_rate(text: str) -> tuple[Fraction, bool, str]:
     if fcm or semicolon:
         source = "its FCM: DROP FRAME line" if fcm else "its drop-frame (;) timecodes"
         return Fraction(30000, 1001), True, f"29.970 fps drop-frame from {source}"
-    top = max((int(s[-2:]) for s in stamps), default=0)
+    top = max((int(re.split(r"[:;.,]", s)[-1]) for s in stamps), default=0)
     rate = next((r for r in COMMON_RATES if r > top), None)
     if rate is None:
         rate = top + 1
@@ -168,6 +168,23 @@ def _to_carrier(line: str, *, rate: Fraction) -> str:
         return tc.timecode(n, rate=CARRIER_RATE, drop_frame=False)
 
     return _ANY_TC.sub(carry, line)
+
+
+def from_carrier(text: str, *, rate: Fraction) -> str:
+    """Undo ``_to_carrier`` on text the cmx_3600 writer wrote at the carrier rate."""
+
+    def restamp(stamp: re.Match) -> str:
+        n = tc.frames_of_timecode(stamp.group(0), rate=CARRIER_RATE)
+        return tc.timecode(n, rate=rate, drop_frame=False)
+
+    out = []
+    for line in text.splitlines():
+        m2 = _M2.match(line.strip())
+        if m2:
+            fps = float(m2.group("fps")) * float(rate / CARRIER_RATE)
+            line = line.replace(m2.group("fps"), f"{fps:05.1f}", 1)
+        out.append(_ANY_TC.sub(restamp, line))
+    return "\n".join(out) + "\n"
 
 
 def adapter_parses(rate: Fraction) -> bool:

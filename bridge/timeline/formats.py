@@ -28,7 +28,12 @@ from xml.etree import ElementTree
 import opentimelineio as otio
 from opentimelineio import opentime
 
-from bridge.errors import InvalidOptionError, UnreadableTimelineError, UnsupportedFormatError
+from bridge.errors import (
+    InvalidOptionError,
+    NothingToScoreError,
+    UnreadableTimelineError,
+    UnsupportedFormatError,
+)
 from bridge.timeline import edl as _edl
 from bridge.timeline import timecode as _tc
 
@@ -229,10 +234,12 @@ def _one_timeline(node, *, path: Path, name: str | None) -> otio.schema.Timeline
     found = _timelines_in(node)
     names = [t.name for t in found]
     if not found:
-        what = type(node).__name__
-        if isinstance(node, otio.schema.SerializableCollection) and len(node):
-            what = "event clips but no project (timeline); export a project instead"
-        raise UnreadableTimelineError(f"holds {what}, nothing to score", path=path)
+        if isinstance(node, otio.schema.SerializableCollection):
+            raise NothingToScoreError(
+                "holds event clips but no project (timeline): nothing to score; "
+                "export a project instead", path=path)
+        raise UnreadableTimelineError(f"holds a {type(node).__name__}, not a timeline",
+                                      path=path)
     if len(found) == 1:
         return found[0]
     if name is None:
@@ -430,6 +437,12 @@ def save_timeline(
             otio.adapters.write_to_file(
                 _fcpx_table_rate(timeline), str(xml_path), adapter_name=adapter
             )
+            text = xml_path.read_text("utf-8")
+            if 'frameDuration=""' in text:  # the writer knows the broadcast rates only
+                step = 1 / Fraction(rate)
+                text = text.replace('frameDuration=""',
+                                    f'frameDuration="{step.numerator}/{step.denominator}s"')
+                xml_path.write_text(text, "utf-8")
         else:
             otio.adapters.write_to_file(timeline, str(tmp), adapter_name=adapter)
             if suffix == ".xml" and drop_frame:
@@ -495,7 +508,14 @@ def _edl_text(timeline: otio.schema.Timeline, *, rate: Fraction, drop_frame: boo
         track.source_range = opentime.TimeRange(-start, track.duration())
     out = otio.schema.Timeline(name=tl.name)
     out.tracks = tracks
-    text = otio.adapters.write_to_string(out, adapter_name="cmx_3600", rate=otio_rate(rate))
+    if _edl.adapter_parses(rate):
+        text = otio.adapters.write_to_string(out, adapter_name="cmx_3600", rate=otio_rate(rate))
+    else:  # written as frame counts at a rate the writer knows, then re-stamped
+        carried = _tc.relabel_rate(out, old=rate, new=_edl.CARRIER_RATE)
+        text = otio.adapters.write_to_string(
+            carried, adapter_name="cmx_3600", rate=otio_rate(_edl.CARRIER_RATE)
+        )
+        text = _edl.from_carrier(text, rate=rate)
     fcm = "FCM: DROP FRAME" if drop_frame else "FCM: NON-DROP FRAME"
     head, sep, body = text.partition("\n\n")
     if not sep:
@@ -534,7 +554,7 @@ _EDL_COLOURS = {getattr(otio.schema.MarkerColor, name) for name in MARKER_COLOUR
 
 # ---------------------------------------------------------------- EDL text the adapter misreads
 
-_LOC = re.compile(r"^\*\s*LOC:\s*(\d\d:\d\d:\d\d[:;.,]\d\d)\s+(\w*)\s*(.*)$", re.IGNORECASE)
+_LOC = re.compile(r"^\*\s*LOC:\s*(\d\d:\d\d:\d\d[:;.,]\d{2,3})\s+(\w*)\s*(.*)$", re.IGNORECASE)
 _TO_URL = re.compile(r"^\*\s*TO (?:CLIP|FILE):\s*(.+)$", re.IGNORECASE)
 
 
