@@ -96,7 +96,9 @@ def cmd_analyze(args: argparse.Namespace) -> int:
             for s in edit.shots
         ],
         "cuts": [
-            {"time_s": round(c.time_s, 6), "kind": c.kind, "strength": round(c.strength, 3)}
+            {"time_s": round(c.time_s, 6), "kind": c.kind, "strength": round(c.strength, 3),
+             **({"start_s": round(c.start_s, 6), "end_s": round(c.end_s, 6)}
+                if c.is_gradual else {})}
             for c in cuts
         ],
         "warnings": list(edit.warnings),
@@ -104,7 +106,10 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     print(f"{edit.name}: {edit.duration_s:.2f} s at {float(edit.rate):.3f} fps "
           f"(start {edit.start_timecode}), {len(edit.shots)} shots, {len(cuts)} cuts")
     for cut in cuts:
-        print(f"  cut {cut.time_s:9.3f} s  {cut.kind:<8} strength {cut.strength:.2f}")
+        if cut.is_gradual:
+            print(f"  {cut.kind:<4} {cut.start_s:9.3f} s .. {cut.end_s:.3f} s (soft boundary)")
+        else:
+            print(f"  cut {cut.time_s:9.3f} s  {cut.kind:<8} strength {cut.strength:.2f}")
     for warning in edit.warnings:
         print(f"  warning: {warning}")
     if args.json:

@@ -57,7 +57,8 @@ def observe(edit: Edit, cuts: tuple[Cut, ...] | list[Cut], *, hop_s: float = 1.0
     jobs = 1 + len(edit.audio_clips)
     loudness_db = _loudness(edit, hop_s=hop_s, n_hops=n, progress=progress, cancel=cancel,
                             done=1, jobs=jobs)
-    cut_s = np.asarray([c.time_s for c in cuts], dtype=np.float64)
+    # Fades and dissolves slow the picture down; they do not count as cuts for pace.
+    cut_s = np.asarray([c.time_s for c in cuts if not c.is_gradual], dtype=np.float64)
     has_motion = np.isfinite(mv)
     progress(STAGE, 1.0, "features gathered")
     return ft.FeatureTable(

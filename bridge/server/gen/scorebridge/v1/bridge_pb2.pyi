@@ -134,16 +134,20 @@ class Error(_message.Message):
     def __init__(self, code: _Optional[str] = ..., message: _Optional[str] = ..., path: _Optional[str] = ..., field: _Optional[str] = ...) -> None: ...
 
 class Cut(_message.Message):
-    __slots__ = ("time_s", "kind", "strength", "transition")
+    __slots__ = ("time_s", "kind", "strength", "transition", "start_s", "end_s")
     TIME_S_FIELD_NUMBER: _ClassVar[int]
     KIND_FIELD_NUMBER: _ClassVar[int]
     STRENGTH_FIELD_NUMBER: _ClassVar[int]
     TRANSITION_FIELD_NUMBER: _ClassVar[int]
+    START_S_FIELD_NUMBER: _ClassVar[int]
+    END_S_FIELD_NUMBER: _ClassVar[int]
     time_s: float
     kind: str
     strength: float
     transition: str
-    def __init__(self, time_s: _Optional[float] = ..., kind: _Optional[str] = ..., strength: _Optional[float] = ..., transition: _Optional[str] = ...) -> None: ...
+    start_s: float
+    end_s: float
+    def __init__(self, time_s: _Optional[float] = ..., kind: _Optional[str] = ..., strength: _Optional[float] = ..., transition: _Optional[str] = ..., start_s: _Optional[float] = ..., end_s: _Optional[float] = ...) -> None: ...
 
 class AffectCurve(_message.Message):
     __slots__ = ("hop_s", "valence", "arousal", "confidence", "source")
