@@ -65,12 +65,13 @@ def fcm_drop_frame(text: str) -> bool | None:
     return None
 
 
-def infer_rate(text: str) -> tuple[Fraction, bool, str]:
-    """(rate, drop_frame, why) for an EDL that states no rate.
+def infer_rate(text: str) -> tuple[Fraction, bool, str, bool]:
+    """(rate, drop_frame, why, certain) for an EDL that states no rate.
 
     The largest frame number in any timecode bounds the rate from below (frames 0..24 mean
     at least 25 fps); the smallest common rate above it is taken. ``FCM: DROP FRAME`` or
-    ';' timecodes mean 29.97 drop-frame.
+    ';' timecodes mean 29.97 drop-frame. Not certain when no frame number reaches 24: then
+    24 is a guess that the media, when found, may correct.
     """
     fcm = fcm_drop_frame(text)
     stamps = [m.group(0) for line in text.splitlines() if _EVENT.match(line.strip())
@@ -78,7 +79,7 @@ def infer_rate(text: str) -> tuple[Fraction, bool, str]:
     semicolon = any(";" in s or "," in s for s in stamps)
     if fcm or semicolon:
         source = "its FCM: DROP FRAME line" if fcm else "its drop-frame (;) timecodes"
-        return Fraction(30000, 1001), True, f"29.970 fps drop-frame from {source}"
+        return Fraction(30000, 1001), True, f"29.970 fps drop-frame from {source}", True
     top = max((int(re.split(r"[:;.,]", s)[-1]) for s in stamps), default=0)
     rate = next((r for r in COMMON_RATES if r > top), None)
     if rate is None:
@@ -87,7 +88,7 @@ def infer_rate(text: str) -> tuple[Fraction, bool, str]:
         why = f"{rate} fps assumed (EDL carries no rate; frame numbers reach {top})"
     else:
         why = f"{rate} fps inferred from frame numbers up to {top}"
-    return Fraction(rate), False, why
+    return Fraction(rate), False, why, top >= 24
 
 
 def _events(text: str) -> tuple[list[str], list[_Event]]:

@@ -35,6 +35,7 @@ from bridge.errors import (
     UnsupportedFormatError,
 )
 from bridge.timeline import edl as _edl
+from bridge.timeline import fcpx as _fcpx
 from bridge.timeline import timecode as _tc
 
 ADAPTER_FOR_SUFFIX = {
@@ -171,14 +172,14 @@ def load_timeline(
         if suffix == ".edl":
             text = read_text(path)
             if rate is None:
-                rate, _, why = _edl.infer_rate(text)
+                rate, _, why, _ = _edl.infer_rate(text)
                 warnings.append(f"EDL frame rate: {why}")
             tl = _edl.read_edl(text, rate=Fraction(rate), path=path, warnings=warnings)
         elif suffix in (".fcpxml", ".fcpxmld"):
             xml_path = path / "Info.fcpxml" if suffix == ".fcpxmld" else path
             if not xml_path.is_file():
                 raise UnreadableTimelineError("bundle holds no Info.fcpxml", path=path)
-            tl = _read_fcpx(xml_path)
+            tl = _read_fcpx(xml_path, warnings)
         elif suffix == ".otioz":
             tl = otio.adapters.read_from_file(str(path), adapter_name=adapter)
             base_dir = _otioz_media_cache(path)
@@ -380,9 +381,12 @@ def _fcpx_integer_clock(text: str) -> tuple[str, dict[Fraction, Fraction]]:
     return _FCPX_TIME_ATTR.sub(time, text), {whole: true}
 
 
-def _read_fcpx(xml_path: Path):
-    """The fcpx_xml reader's result, with NTSC rates counted exactly (see above)."""
-    text, relabel = _fcpx_integer_clock(read_text(xml_path))
+def _read_fcpx(xml_path: Path, warnings: list[str]):
+    """The fcpx_xml reader's result, with NTSC rates counted exactly (see above) and what
+    the reader does not know rewritten first (``bridge.timeline.fcpx``)."""
+    text, notes = _fcpx.prepared(read_text(xml_path))
+    warnings.extend(notes)
+    text, relabel = _fcpx_integer_clock(text)
     result = otio.adapters.read_from_string(text, adapter_name="fcpx_xml")
     if not relabel:
         return result

@@ -50,9 +50,11 @@ def read_edit(
         rate = formats.checked_rate(rate, path=path)
     warnings: list[str] = []
     edl_text = formats.read_text(path) if suffix == ".edl" else None
+    rate_guessed = False
     if edl_text is not None:
         if rate is None:
-            rate, inferred_df, why = edl.infer_rate(edl_text)
+            rate, inferred_df, why, certain = edl.infer_rate(edl_text)
+            rate_guessed = not certain
             warnings.append(f"EDL frame rate: {why}")
         else:
             inferred_df = bool(edl.fcm_drop_frame(edl_text))
@@ -62,6 +64,20 @@ def read_edit(
     timeline, base_dir = formats.load_timeline(
         path, rate=rate, timeline_name=timeline_name, warnings=warnings
     )
+    if rate_guessed:
+        found = _edl_media_rate(timeline, base_dir)
+        if found is not None and found[0] != rate:
+            media_rate, media_path = found
+            retry: list[str] = [f"EDL frame rate: {float(media_rate):.3f} fps, the rate of "
+                                f"its media {media_path.name} (the timecodes allow it)"]
+            try:
+                timeline, base_dir = formats.load_timeline(
+                    path, rate=media_rate, timeline_name=timeline_name, warnings=retry
+                )
+            except UnreadableTimelineError:
+                pass  # the timecodes do not fit the media's rate: keep the first reading
+            else:
+                rate, warnings = media_rate, retry
     try:
         return _edit_of(
             timeline,
@@ -273,6 +289,26 @@ def _media(clip: otio.schema.Clip, *, base_dir: Path) -> tuple[Path | None, Seco
     if not path.exists():
         return path, tc_start, f"media file not found: {path}"
     return path, tc_start, None
+
+
+def _edl_media_rate(
+    timeline: otio.schema.Timeline, base_dir: Path
+) -> tuple[Fraction, Path] | None:
+    """(frame rate, file) of the first picture file an EDL names that exists and decodes."""
+    from bridge.errors import BridgeError
+    from bridge.media import probe  # decoding is media/'s business; only when needed
+
+    for clip in timeline.find_clips():
+        path, _, why = _media(clip, base_dir=base_dir)
+        if path is None or why is not None:
+            continue
+        try:
+            info = probe(path)
+        except BridgeError:
+            continue
+        if info.has_video and info.fps:
+            return formats.rate_fraction(info.fps), path
+    return None
 
 
 def _path_of_url(url: str, *, base_dir: Path) -> Path | None:

@@ -322,3 +322,70 @@ def test_proto_options_carry_timeline_name_and_rate():
 
     options, _ = options_from_pb(pb.ScoreOptions(timeline_name="Fine", timeline_rate="25"))
     assert (options.timeline_name, options.frame_rate()) == ("Fine", Fraction(25))
+
+
+def _fcpxml_19(spine: str, *, a: Path, b: Path) -> str:
+    """FCPXML 1.9 (media in <media-rep>) with a compound clip and a two-angle multicam."""
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n<!DOCTYPE fcpxml>\n<fcpxml version="1.9">'
+        '<resources><format id="r1" frameDuration="1/25s" width="1920" height="1080"/>'
+        f'<asset id="r2" name="a" start="0s" duration="3600s" hasVideo="1" format="r1">'
+        f'<media-rep kind="original-media" src="{a.as_uri()}"/></asset>'
+        f'<asset id="r3" name="b" start="0s" duration="3600s" hasVideo="1" format="r1">'
+        f'<media-rep kind="original-media" src="{b.as_uri()}"/></asset>'
+        '<media id="r4" name="compound"><sequence format="r1" duration="4s"><spine>'
+        '<asset-clip ref="r2" offset="0s" duration="2s" name="inner a"/>'
+        '<asset-clip ref="r3" offset="2s" duration="2s" name="inner b"/></spine></sequence>'
+        '</media><media id="r5" name="multi"><multicam format="r1">'
+        '<mc-angle name="Wide" angleID="w"><asset-clip ref="r2" offset="0s" duration="100s" '
+        'name="wide"/></mc-angle><mc-angle name="Close" angleID="c"><asset-clip ref="r3" '
+        'offset="0s" duration="100s" start="10s" name="close"/></mc-angle></multicam></media>'
+        '</resources><library><event name="E"><project name="P"><sequence format="r1" '
+        f'duration="12s"><spine>{spine}</spine></sequence></project></event></library></fcpxml>'
+    )
+
+
+def test_fcpxml_compound_sync_and_multicam_clips(tmp_path):
+    a, b = tmp_path / "a.mov", tmp_path / "b.mov"
+    a.write_bytes(b"x")
+    b.write_bytes(b"x")
+    spine = (
+        '<ref-clip ref="r4" offset="0s" duration="4s" name="compound"/>'
+        '<sync-clip offset="4s" duration="4s" name="synced"><asset-clip ref="r2" offset="0s" '
+        'duration="4s" start="1s" name="picture"/></sync-clip>'
+        '<mc-clip ref="r5" offset="8s" duration="4s" start="3s" name="multi">'
+        '<mc-source angleID="c" srcEnable="video"/><mc-source angleID="w" srcEnable="audio"/>'
+        '</mc-clip>'
+    )
+    path = tmp_path / "modern.fcpxml"
+    path.write_text(_fcpxml_19(spine, a=a, b=b))
+    edit = read_edit(path)
+    got = [(s.name, s.record_start_s, s.record_end_s, s.media_path.name, s.media_start_s)
+           for s in edit.shots]
+    assert got == [
+        ("inner a", 0.0, 2.0, "a.mov", 0.0),
+        ("inner b", 2.0, 4.0, "b.mov", 0.0),
+        ("picture", 4.0, 8.0, "a.mov", 1.0),
+        # The active video angle "Close", 3 s into the multicam, whose clip starts 10 s in.
+        ("close", 8.0, 12.0, "b.mov", 13.0),
+    ]
+    assert not any(s.media_missing for s in edit.shots)
+    assert any("multicam clip 'multi': reading its active angle 'close'" in w
+               for w in edit.warnings)
+
+
+def test_edl_rate_guess_is_corrected_by_its_media(tmp_path):
+    from bridge.media.synth import SceneSpec, encode_scenes
+
+    media = tmp_path / "plate.mp4"
+    encode_scenes(media, [SceneSpec(2.0)], width=64, height=48, rate=Fraction(25), audio=False)
+    text = (f"TITLE: low frame numbers\n001  AX V C 00:00:00:00 00:00:01:10 00:00:00:00 "
+            f"00:00:01:10\n* FROM CLIP: {media}\n")
+    path = tmp_path / "guess.edl"
+    path.write_text(text)
+    edit = read_edit(path)
+    assert edit.rate == 25 and edit.duration_frames == 35
+    assert any("25.000 fps, the rate of its media plate.mp4" in w for w in edit.warnings)
+    media.unlink()  # without the media the guess stands, and says so
+    edit = read_edit(path)
+    assert edit.rate == 24 and any("24 fps assumed" in w for w in edit.warnings)
