@@ -29,11 +29,15 @@ ANALYSIS_WIDTH = 96  # px; colour histograms need little resolution
 # A hard cut: one frame-to-frame step carries at least this share of the pixel change
 # summed over every step of the sample interval (a fade or dissolve spreads it out).
 HARD_STEP_SHARE = 0.5
+# ... or, in busy motion where every step is large, stands this far above the typical step.
+HARD_STEP_OVER_MEDIAN = 3.0
+BUSY_STEP = 0.02  # typical steps below this are a still picture: the share rule decides there
 # A gradual transition: the pixels travel steadily from one picture to the other, so the
 # change from first to last frame is at least this share of the summed steps. Motion
 # (a pan, moving digits) goes back and forth and falls far below.
 STRAIGHTNESS_MIN = 0.6
-TRANSITION_REACH_S = 2.0  # how far past the sample interval a transition's ends are sought
+TRANSITION_REACH_S = 0.5  # how far past the sample interval a transition's ends are sought
+TRANSITION_REACH_MAX_S = 4.0  # ... widened while the transition runs on, up to this
 NEAR_BLACK, NEAR_WHITE = 0.06, 0.94  # mean luma of a frame faded to black / white
 SAME_LAYOUT_CORR = 0.9  # luma correlation above which a change is a recolouring, not a cut
 PATTERN_MIN_STD = 0.02  # luma spread below which a frame is flat colour (no pattern)
@@ -105,16 +109,19 @@ def pixel_steps(frames: Sequence[np.ndarray]) -> np.ndarray:
 def change_shape(frames: Sequence[np.ndarray]) -> str:
     """"hard", "gradual" or "motion": how the picture changes across ``frames``.
 
-    Hard: one step carries most of the change. Gradual: the change is spread over many
-    steps that all lead the same way (from the first picture to the last). Motion: spread
-    out but wandering.
+    Hard: one step carries most of the change, or stands far above the others in busy
+    motion. Gradual: the change is spread over many steps that all lead the same way (from
+    the first picture to the last). Motion: spread out but wandering.
     """
     steps = pixel_steps(frames)
     path = float(steps.sum())
     if path <= 1e-6:
         return "motion"
     k = int(np.argmax(steps))
-    if steps[k] >= HARD_STEP_SHARE * path:
+    others = np.delete(steps, k)
+    typical = max(float(np.median(others)), BUSY_STEP) if len(others) >= 2 else np.inf
+    stands_out = steps[k] >= HARD_STEP_OVER_MEDIAN * typical
+    if steps[k] >= HARD_STEP_SHARE * path or stands_out:
         return "motion" if same_layout(frames[k], frames[k + 1]) else "hard"
     first, last = (f.astype(np.float32) / 255.0 for f in (frames[0], frames[-1]))
     straight = float(np.abs(last - first).mean()) / path
@@ -180,12 +187,18 @@ def _gradual(shot: Clip, core: Sequence[FrameSample], frame_s: float) -> list[Cu
         return "hard" if shape == "hard" else None
     t0, t1 = core[0].time_s, core[-1].time_s
     lo, hi = media_range(shot)
-    wide = frames_between(shot.media_path, max(lo, t0 - TRANSITION_REACH_S),
-                          min(hi, t1 + TRANSITION_REACH_S), width=ANALYSIS_WIDTH)
-    times = np.asarray([f.time_s for f in wide])
-    a = int(np.argmin(np.abs(times - core[0].time_s)))
-    b = int(np.argmin(np.abs(times - core[-1].time_s)))
-    first, last = transition_span([f.rgb for f in wide], core=(a, b))
+    reach = TRANSITION_REACH_S
+    while True:  # most transitions end within the first reach; longer ones widen it
+        start, stop = max(lo, t0 - reach), min(hi, t1 + reach)
+        wide = frames_between(shot.media_path, start, stop, width=ANALYSIS_WIDTH)
+        times = np.asarray([f.time_s for f in wide])
+        a = int(np.argmin(np.abs(times - core[0].time_s)))
+        b = int(np.argmin(np.abs(times - core[-1].time_s)))
+        first, last = transition_span([f.rgb for f in wide], core=(a, b))
+        cut_short = (first <= 0 < start - lo) or (last >= len(wide) - 1 and stop < hi)
+        if not cut_short or reach >= TRANSITION_REACH_MAX_S:
+            break
+        reach *= 2
     level = np.array([float(luma(f.rgb).mean()) for f in wide])
     spans = [(first, last)]
     # Out to black (or white) and straight back in, with no frame held there: two fades.
@@ -298,13 +311,16 @@ def detect_in_shot(
 
 
 def _merged(transitions: list[Cut]) -> list[Cut]:
-    """One Cut per transition: spans found from neighbouring samples that overlap are one."""
+    """One Cut per transition: spans found from neighbouring samples that overlap are one
+    (a fade if either saw black or white at an end; a fade out and the fade in that follows
+    it only touch, and stay two)."""
     out: list[Cut] = []
     for t in sorted(transitions, key=lambda c: c.start_s):
-        if out and t.start_s < out[-1].end_s and t.kind == out[-1].kind:
+        if out and t.start_s < out[-1].end_s:
             prev = out[-1]
             start, end = prev.start_s, max(prev.end_s, t.end_s)
-            out[-1] = replace(prev, time_s=0.5 * (start + end), end_s=end,
+            kind = "fade" if "fade" in (prev.kind, t.kind) else prev.kind
+            out[-1] = replace(prev, kind=kind, time_s=0.5 * (start + end), end_s=end,
                               strength=max(prev.strength, t.strength))
         else:
             out.append(t)

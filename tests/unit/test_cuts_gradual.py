@@ -33,6 +33,18 @@ def test_change_shape_known_answers():
     assert change_shape(_frames([80] * 6)) == "motion"  # no change at all
 
 
+def test_a_cut_in_busy_motion_is_hard():
+    # Every frame moves a lot (grain, animation); the cut only stands out from the typical
+    # step, it does not carry half of the interval's change.
+    rng = np.random.default_rng(1)
+    before = rng.integers(60, 120, (16, 16, 3))
+    after = rng.integers(140, 200, (16, 16, 3))
+    frames = [np.clip(base + rng.integers(-12, 13, base.shape), 0, 255).astype(np.uint8)
+              for base in [before] * 7 + [after] * 7]
+    assert change_shape(frames) == "hard"
+    assert change_shape(frames[:7]) == "motion"
+
+
 def test_a_recoloured_picture_has_the_same_layout():
     rng = np.random.default_rng(0)
     text = rng.random((32, 32)) > 0.8  # a pattern that stays put (digits on a card)
