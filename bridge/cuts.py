@@ -36,7 +36,7 @@ BUSY_STEP = 0.02  # typical steps below this are a still picture: the share rule
 # change from first to last frame is at least this share of the summed steps. Motion
 # (a pan, moving digits) goes back and forth and falls far below.
 STRAIGHTNESS_MIN = 0.6
-TRANSITION_REACH_S = 0.5  # how far past the sample interval a transition's ends are sought
+TRANSITION_REACH_S = 1.0  # how far past the sample interval a transition's ends are sought
 TRANSITION_REACH_MAX_S = 4.0  # ... widened while the transition runs on, up to this
 NEAR_BLACK, NEAR_WHITE = 0.06, 0.94  # mean luma of a frame faded to black / white
 SAME_LAYOUT_CORR = 0.9  # luma correlation above which a change is a recolouring, not a cut

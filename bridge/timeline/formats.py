@@ -246,7 +246,7 @@ def _one_timeline(node, *, path: Path, name: str | None) -> otio.schema.Timeline
     if name is None:
         raise UnreadableTimelineError(
             f"holds {len(found)} timelines ({', '.join(map(repr, names))}); "
-            "choose one with --timeline NAME",
+            "choose one with --timeline NAME (timeline_name over the bridge)",
             path=path,
         )
     chosen = [t for t in found if t.name == name]
