@@ -1,6 +1,12 @@
 """Where the picture changes: the edit points of the timeline, plus scene changes found
 inside long shots (content detection in the manner of PySceneDetect, then localised to
 the exact frame).
+
+Each change between two picture samples is looked at frame by frame before it is called a
+cut: one frame step that carries the change is a hard cut; a change spread over many
+steps that all lead the same way is a fade (to or from black or white) or a dissolve, kept
+with its start and end; spread-out change that wanders (a pan, animation) or a picture
+that keeps its layout and only changes colour is no cut at all.
 """
 
 from __future__ import annotations
@@ -344,6 +350,8 @@ def find_cuts(
     transition is centred on them). Inside shots longer than ``2 * min_shot_s`` whose
     media is present, scene changes are detected (kind "detected"); a detected cut
     closer than ``min_shot_s`` to another cut is dropped, and a flash is never a cut.
+    Fades and dissolves found there are kind "fade" / "dissolve" with their span
+    (``start_s``..``end_s``): soft boundaries, listed as found.
     """
     cuts = edit_cuts(edit)
     edit_points = [c.time_s for c in cuts]
