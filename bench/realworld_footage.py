@@ -41,11 +41,12 @@ def f1_at_one_frame(found_s, truth_s, *, frame_s: float) -> float:
 
 
 def measure(video: Path, work: Path, *, psd_python: str | None, score: bool) -> dict:
+    from bridge.analysis.cuts import find_cuts
+    from bridge.analysis.picture import observe_picture
     from bridge.config import ScoreOptions
-    from bridge.cuts import find_cuts
     from bridge.media import probe
     from bridge.pipeline import score_timeline
-    from bridge.report import evaluate_timeline_audio
+    from bridge.quality.report import evaluate_timeline_audio
     from bridge.timeline import ShotSpec, read_edit, write_timeline
     from bridge.timeline.formats import rate_fraction
 
@@ -59,7 +60,7 @@ def measure(video: Path, work: Path, *, psd_python: str | None, score: bool) -> 
     )
     edit = read_edit(timeline)
     start = time.process_time()
-    cuts = find_cuts(edit)
+    cuts = find_cuts(edit, picture=observe_picture(edit))  # the decode pass included
     row: dict = {"video": video.name, "duration_s": round(info.duration_s, 3),
                  "fps": round(float(rate), 3), "ours_cpu_s": round(time.process_time() - start, 3),
                  "ours_cuts_s": [round(c.time_s, 4) for c in cuts if not c.is_gradual],

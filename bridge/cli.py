@@ -9,47 +9,14 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 
 from bridge.config import ScoreOptions
 from bridge.errors import BridgeError
-from bridge.progress import ProgressFn
+from bridge.shell import add_backend_arguments, backend_option_changes, progress_bars
 
 EXIT_BAD_INPUT = 2
-
-
-# ---------------------------------------------------------------- progress display
-
-
-@contextmanager
-def progress_bars(enabled: bool) -> Iterator[ProgressFn]:
-    """A rich progress bar per pipeline stage, on stderr; a no-op when disabled."""
-    if not enabled:
-        yield lambda stage, fraction, message="": None
-        return
-    from rich.console import Console
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-
-    bars = Progress(
-        TextColumn("{task.fields[stage]:>8}"),
-        BarColumn(),
-        TextColumn("{task.percentage:>3.0f}%"),
-        TimeElapsedColumn(),
-        TextColumn("{task.description}"),
-        console=Console(stderr=True),
-        transient=False,
-    )
-    tasks: dict[str, int] = {}
-
-    def report(stage: str, fraction: float, message: str = "") -> None:
-        if stage not in tasks:
-            tasks[stage] = bars.add_task(message, total=1.0, stage=stage)
-        bars.update(tasks[stage], completed=min(max(fraction, 0.0), 1.0), description=message)
-
-    with bars:
-        yield report
 
 
 # ---------------------------------------------------------------- commands
@@ -64,18 +31,16 @@ def _options(args: argparse.Namespace) -> ScoreOptions:
             changes[name] = value
     if getattr(args, "no_detect", False):
         changes["detect_cuts"] = False
-    return ScoreOptions().with_(**changes).validated()
+    changes.update(backend_option_changes(args))
+    return ScoreOptions().with_(**changes)  # validated once, where the job runs
 
 
 def cmd_analyze(args: argparse.Namespace) -> int:
-    from bridge.cuts import find_cuts
-    from bridge.timeline import read_edit
+    from bridge.pipeline import analyze_timeline
 
-    options = ScoreOptions(timeline_name=args.timeline_name,
-                           timeline_rate=args.timeline_rate).validated()
-    edit = read_edit(args.timeline, rate=options.frame_rate(), timeline_name=options.timeline_name)
     with progress_bars(not args.quiet) as progress:
-        cuts = find_cuts(edit, detect_inside=not args.no_detect, progress=progress)
+        analysis = analyze_timeline(args.timeline, _options(args), progress=progress)
+    edit, cuts = analysis.edit, analysis.cuts
     summary = {
         "timeline": str(edit.source_path),
         "name": edit.name,
@@ -101,7 +66,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
                 if c.is_gradual else {})}
             for c in cuts
         ],
-        "warnings": list(edit.warnings),
+        "warnings": list(analysis.warnings),
     }
     print(f"{edit.name}: {edit.duration_s:.2f} s at {float(edit.rate):.3f} fps "
           f"(start {edit.start_timecode}), {len(edit.shots)} shots, {len(cuts)} cuts")
@@ -110,7 +75,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
             print(f"  {cut.kind:<4} {cut.start_s:9.3f} s .. {cut.end_s:.3f} s (soft boundary)")
         else:
             print(f"  cut {cut.time_s:9.3f} s  {cut.kind:<8} strength {cut.strength:.2f}")
-    for warning in edit.warnings:
+    for warning in analysis.warnings:
         print(f"  warning: {warning}")
     if args.json:
         from bridge.outputs import staged_outputs
@@ -144,7 +109,7 @@ def cmd_affect(args: argparse.Namespace) -> int:
 def cmd_score(args: argparse.Namespace) -> int:
     options = _options(args)
     if args.server:
-        from bridge.server.commands import score_via_server
+        from bridge.client import score_via_server
 
         with progress_bars(not args.quiet) as progress:
             result = score_via_server(args.server, args.timeline, args.out, options, progress)
@@ -170,6 +135,7 @@ def cmd_score(args: argparse.Namespace) -> int:
     for warning in result.analysis.warnings:
         print(f"  warning: {warning}")
     written = [result.wav_path, result.midi_path, result.otio_path, result.affect_png]
+    written = [path for path in written if path is not None]  # no MIDI from an audio backend
     written += [*result.stem_paths.values(), *filter(None, [result.report_path])]
     for path in written:
         print(f"wrote {path}")
@@ -183,6 +149,9 @@ def cmd_backends(args: argparse.Namespace) -> int:
         for entry in entries:
             state = "available" if entry.available else f"unavailable: {entry.reason}"
             print(f"{kind:<7} {entry.name:<12} {state}")
+            for spec in entry.options:
+                default = f" (default {spec.default_text()})" if spec.default is not None else ""
+                print(f"{'':<7}   --backend-opt {spec.name}=...  {spec.description}{default}")
     return 0
 
 
@@ -216,21 +185,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-detect", action="store_true", help="edit points only; no detection")
     add_reading_options(p)
 
-    def add_analysis_options(p: argparse.ArgumentParser) -> None:
+    def add_analysis_options(p: argparse.ArgumentParser, *, music: bool) -> None:
         add_reading_options(p)
         p.add_argument("--style", help="style preset (default: chosen from the affect curve)")
         p.add_argument("--markers", help="sections | peaks | every:N (default sections)")
         p.add_argument("--no-detect", action="store_true", help="edit points only; no detection")
+        add_backend_arguments(p, music=music)
 
     p = add("affect", cmd_affect, "estimate the affect curve; write CSV, JSON, PNG and marked OTIO")
     p.add_argument("timeline")
     p.add_argument("-o", "--out", required=True, help="output folder")
-    add_analysis_options(p)
+    add_analysis_options(p, music=False)
 
     p = add("score", cmd_score, "compose and render a soundtrack for a timeline")
     p.add_argument("timeline")
     p.add_argument("-o", "--out", required=True, help="output folder")
-    add_analysis_options(p)
+    add_analysis_options(p, music=True)
     p.add_argument("--seed", type=int, help="another take of the same plan (default 0)")
     p.add_argument("--stems", action="store_true", default=None, help="also write one WAV per role")
     p.add_argument("--duck", dest="duck_db", type=float, help="lower music under dialogue by DB")
@@ -240,8 +210,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     add("backends", cmd_backends, "list affect estimators and music backends, and what is missing")
 
-    from bridge.eval_cli import add_command as add_eval
     from bridge.install_resolve import add_command as add_install_resolve
+    from bridge.quality.eval_cli import add_command as add_eval
 
     add_install_resolve(sub)
     add_eval(sub)

@@ -16,12 +16,14 @@ import numpy as np
 from bridge.affect import estimate_affect, estimators
 from bridge.affect.markers import affect_markers
 from bridge.affect.outputs import plot_affect_png, write_affect_csv, write_affect_json
+from bridge.analysis.cuts import find_cuts
+from bridge.analysis.picture import observe_picture, problems
+from bridge.analysis.sound import observe_sound, sound_problems
 from bridge.config import ScoreOptions
-from bridge.cuts import find_cuts
-from bridge.errors import NothingToScoreError
+from bridge.errors import BridgeError, InvalidOptionError, NothingToScoreError
+from bridge.media import probe
 from bridge.music import MusicRequest, music_backends
 from bridge.outputs import StagedOutputs, staged_outputs
-from bridge.picture import observe_picture, problems
 from bridge.progress import NEVER_CANCELLED, CancelToken, ProgressFn, no_progress
 from bridge.registry import Availability
 from bridge.style import choose_style
@@ -49,8 +51,17 @@ def analyze_timeline(
     curve of zero confidence; ``require_picture`` refuses it instead (scoring does).
     """
     options = options.validated()
+    backend_options(options)  # a misspelt option fails before any media is read
+    return _analyze(timeline, options, progress=progress, cancel=cancel,
+                    require_picture=require_picture)
+
+
+def _analyze(timeline: str | Path, options: ScoreOptions, *, progress: ProgressFn,
+             cancel: CancelToken, require_picture: bool = False) -> Analysis:
+    """analyze_timeline with options already validated (once per job, by the caller)."""
     progress("timeline", 0.0, f"reading {Path(timeline).name}")
-    edit = read_edit(timeline, rate=options.frame_rate(), timeline_name=options.timeline_name)
+    edit = read_edit(timeline, rate=options.frame_rate(), timeline_name=options.timeline_name,
+                     media_rate_of=media_frame_rate)
     progress("timeline", 1.0, f"{len(edit.shots)} shots, {edit.duration_s:.1f} s")
     cancel.raise_if_cancelled()
     if not edit.shots:
@@ -59,22 +70,28 @@ def analyze_timeline(
                 "nothing to score: no picture (the timeline holds audio or gaps only)",
                 path=edit.source_path,
             )
-        return _analysis_without_picture(edit, options)
+        return _analysis_without_picture(
+            edit, options, observe_sound(edit, progress=progress, cancel=cancel)
+        )
 
-    # Decoding is the cost of analysis: one pass feeds both cut detection and affect.
+    # Decoding is the cost of analysis: the picture pass feeds cut detection and affect,
+    # the sound pass the affect's loudness and the music's ducking.
     picture = observe_picture(
         edit, rate_hz=options.analysis_rate_hz, progress=progress, cancel=cancel
     )
+    sound = observe_sound(edit, progress=progress, cancel=cancel)
     cuts = find_cuts(
-        edit, detect_inside=options.detect_cuts, picture=picture, progress=progress, cancel=cancel
+        edit, picture=picture, detect_inside=options.detect_cuts, progress=progress, cancel=cancel
     )
     curve, hint_warnings = estimate_affect(
         edit,
         cuts,
+        picture=picture,
+        sound=sound,
         backend=options.affect_backend,
+        backend_options=backend_options(options)["affect"],
         hop_s=options.affect_hop_s,
         rate_hz=options.analysis_rate_hz,
-        picture=picture,
         progress=progress,
         cancel=cancel,
     )
@@ -88,20 +105,32 @@ def analyze_timeline(
         affect=curve,
         style=style,
         markers=markers,
+        sound=sound,
         # the reader has already warned about missing media; add undecodable ones
-        warnings=(*edit.warnings, *problems(picture, include_missing=False), *hint_warnings),
+        warnings=(*edit.warnings, *problems(picture, include_missing=False),
+                  *sound_problems(sound), *hint_warnings),
     )
 
 
-def _analysis_without_picture(edit, options: ScoreOptions) -> Analysis:
-    """What can be said of a timeline with no picture: its length, and nothing felt."""
+def media_frame_rate(path: Path) -> float | None:
+    """A picture file's frame rate, or None when it has none or cannot be read (lent to the
+    timeline reader, which may not read media itself)."""
+    try:
+        info = probe(path)
+    except BridgeError:
+        return None
+    return info.fps if info.has_video else None
+
+
+def _analysis_without_picture(edit, options: ScoreOptions, sound) -> Analysis:
+    """What can be said of a timeline with no picture: its length, its sound, nothing felt."""
     n = max(1, math.ceil(edit.duration_s / options.affect_hop_s))
     flat = np.zeros(n)
     curve = AffectCurve(hop_s=options.affect_hop_s, valence=flat, arousal=flat.copy(),
                         confidence=flat.copy(), source="none")
     return Analysis(edit=edit, cuts=(), affect=curve,
-                    style=choose_style(curve, name=options.style), markers=(),
-                    warnings=edit.warnings)
+                    style=choose_style(curve, name=options.style), markers=(), sound=sound,
+                    warnings=(*edit.warnings, *sound_problems(sound)))
 
 
 def _write_affect_files(analysis: Analysis, out: StagedOutputs) -> None:
@@ -142,16 +171,11 @@ def score_timeline(
 ) -> ScoreResult:
     """Analyse and score a timeline; write the soundtrack, MIDI, affect files and result OTIO."""
     options = options.validated()
-    analysis = analyze_timeline(timeline, options, progress=progress, cancel=cancel,
-                                require_picture=True)
-    backend = music_backends.create(options.music_backend)
-    request = MusicRequest(
-        seed=options.seed,
-        sr=options.sample_rate,
-        stems=options.stems,
-        duck_db=options.duck_db,
-        soundfont=options.soundfont,
-    )
+    music_options = backend_options(options)["music"]
+    backend = music_backends.create(options.music_backend, **music_options)
+    analysis = _analyze(timeline, options, progress=progress, cancel=cancel,
+                        require_picture=True)
+    request = music_request(options)
     with staged_outputs(out_dir) as out:
         music = backend.generate(
             analysis,
@@ -183,12 +207,13 @@ def score_timeline(
             metrics["true_peak_dbtp"] = music.true_peak_dbtp
         report_path = None
         if options.report:
-            from bridge.report import REPORT_NAME, build_report
+            from bridge.quality.report import REPORT_NAME, build_report
 
             # Measured on the staged WAV; baselines render into a temp folder, not `out`.
             _, measured = build_report(
                 analysis, out.path(WAV_NAME), out.path(REPORT_NAME), request,
                 music.plan_summary, progress, cancel, backend=options.music_backend,
+                backend_options=music_options,
             )
             metrics.update(measured)
             report_path = out.final(REPORT_NAME)
@@ -197,7 +222,7 @@ def score_timeline(
             analysis=replace(analysis, warnings=(*analysis.warnings, *music.warnings)),
             out_dir=out.final_dir,
             wav_path=out.final(WAV_NAME),
-            midi_path=out.final(MIDI_NAME),
+            midi_path=out.final(MIDI_NAME) if music.midi_path is not None else None,
             otio_path=out.final(OTIO_NAME),
             affect_csv=out.final("affect.csv"),
             affect_json=out.final("affect.json"),
@@ -208,6 +233,35 @@ def score_timeline(
             metrics=metrics,
         )
     return result
+
+
+def music_request(options: ScoreOptions) -> MusicRequest:
+    """What every music backend honours, from a job's options."""
+    return MusicRequest(
+        seed=options.seed, sr=options.sample_rate, stems=options.stems, duck_db=options.duck_db
+    )
+
+
+def backend_options(options: ScoreOptions) -> dict[str, dict[str, str]]:
+    """{"affect": ..., "music": ...}: the backend options each chosen backend receives.
+
+    Checked against what the two backends declare, so a misspelt or misplaced option is
+    an error naming it rather than silently ignored.
+    """
+    registries = {"affect": estimators, "music": music_backends}
+    chosen = {"affect": options.affect_backend, "music": options.music_backend}
+    declared = {kind: [spec.name for spec in registries[kind].options(chosen[kind])]
+                for kind in registries}
+    unclaimed = options.unclaimed_backend_options(declared)
+    if unclaimed:
+        raise InvalidOptionError(
+            f"neither {chosen['affect']!r} nor {chosen['music']!r} takes option "
+            f"{unclaimed[0]!r}", field=f"backend_options.{unclaimed[0]}",
+        )
+    split = {kind: options.backend_options_for(kind, declared[kind]) for kind in registries}
+    for kind, registry in registries.items():
+        registry.parse_options(chosen[kind], split[kind])  # the backend's own parsers
+    return split
 
 
 def list_backends() -> dict[str, list[Availability]]:

@@ -12,6 +12,7 @@ import itertools
 import json
 import os
 import urllib.parse
+from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -33,6 +34,7 @@ def read_edit(
     rate: Fraction | None = None,
     drop_frame: bool | None = None,
     timeline_name: str | None = None,
+    media_rate_of: Callable[[Path], float | None] | None = None,
 ) -> Edit:
     """Read a .otio/.otioz/.otiod/.xml/.fcpxml/.fcpxmld/.edl timeline.
 
@@ -40,7 +42,10 @@ def read_edit(
     ``bridge.timeline.edl``) and the reason given in the warnings; for other formats
     ``rate`` overrides the rate found in the file. ``drop_frame`` overrides what the file
     says (False when it says nothing). ``timeline_name`` picks a project from an FCPXML
-    library or event that holds several.
+    library or event that holds several. ``media_rate_of(path)`` gives a media file's frame
+    rate (None when it cannot tell); with it, an EDL rate that the timecodes leave open is
+    taken from the first picture file the EDL names. (Reading media is a later stage's
+    business, so the caller lends it.)
     """
     path = Path(path)
     suffix = formats.suffix_of(path)
@@ -64,8 +69,8 @@ def read_edit(
     timeline, base_dir = formats.load_timeline(
         path, rate=rate, timeline_name=timeline_name, warnings=warnings
     )
-    if rate_guessed:
-        found = _edl_media_rate(timeline, base_dir)
+    if rate_guessed and media_rate_of is not None:
+        found = _edl_media_rate(timeline, base_dir, media_rate_of)
         if found is not None and found[0] != rate:
             media_rate, media_path = found
             retry: list[str] = [f"EDL frame rate: {float(media_rate):.3f} fps, the rate of "
@@ -292,22 +297,16 @@ def _media(clip: otio.schema.Clip, *, base_dir: Path) -> tuple[Path | None, Seco
 
 
 def _edl_media_rate(
-    timeline: otio.schema.Timeline, base_dir: Path
+    timeline: otio.schema.Timeline, base_dir: Path, media_rate_of: Callable[[Path], float | None]
 ) -> tuple[Fraction, Path] | None:
-    """(frame rate, file) of the first picture file an EDL names that exists and decodes."""
-    from bridge.errors import BridgeError
-    from bridge.media import probe  # decoding is media/'s business; only when needed
-
+    """(frame rate, file) of the first picture file an EDL names that exists and tells one."""
     for clip in timeline.find_clips():
         path, _, why = _media(clip, base_dir=base_dir)
         if path is None or why is not None:
             continue
-        try:
-            info = probe(path)
-        except BridgeError:
-            continue
-        if info.has_video and info.fps:
-            return formats.rate_fraction(info.fps), path
+        fps = media_rate_of(path)
+        if fps:
+            return formats.rate_fraction(fps), path
     return None
 
 

@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 
 from bridge.cli import EXIT_BAD_INPUT, main
+from bridge.errors import BridgeError
+from bridge.timeline import read_edit
 
 REALWORLD = Path(__file__).resolve().parents[2].parent / "shared" / "realworld"
 TIMELINES = REALWORLD / "timelines"
@@ -42,34 +44,46 @@ def _files() -> list[str]:
 
 @pytest.mark.parametrize("name", _files())
 def test_each_real_timeline_is_read_or_rightly_refused(name, capsys):
-    code = main(["-q", "analyze", "--no-detect", str(TIMELINES / name)])
-    out, err = capsys.readouterr()
+    path = TIMELINES / name
     if name in EXPECTED_REFUSALS:
-        assert code == EXIT_BAD_INPUT, out
+        with pytest.raises(BridgeError) as refused:
+            read_edit(path)
+        assert name in str(refused.value) and EXPECTED_REFUSALS[name] in str(refused.value)
+    else:
+        edit = read_edit(path)
+        if name in EXPECTED_WARNINGS:
+            assert any(EXPECTED_WARNINGS[name] in w for w in edit.warnings), edit.warnings
+    # The command line reads it too: exit 0, or exit 2 with one line naming the file (the
+    # reader's refusal, or, since these files' media are not here, that no picture could be
+    # read); never a traceback.
+    code = main(["-q", "analyze", "--no-detect", str(path)])
+    err = capsys.readouterr().err
+    assert code in (0, EXIT_BAD_INPUT), err
+    if code == EXIT_BAD_INPUT:
         lines = err.strip().splitlines()
         assert len(lines) == 1 and name in lines[0], err
-        assert EXPECTED_REFUSALS[name] in lines[0], err
-        return
-    assert code == 0, err
-    assert err == "", err
-    if name in EXPECTED_WARNINGS:
-        assert EXPECTED_WARNINGS[name] in out, out
+        if name in EXPECTED_REFUSALS:
+            assert EXPECTED_REFUSALS[name] in lines[0]
+        else:
+            assert "no picture could be read" in lines[0], lines[0]
+    else:
+        assert err == "" and name not in EXPECTED_REFUSALS
 
 
 def test_a_project_is_chosen_from_a_real_fcpx_library(capsys):
     path = TIMELINES / "fcpx__fcpx_library.fcpxml"
-    assert main(["-q", "analyze", "--no-detect", "--timeline", "OpenTimeline_Project 1",
-                 str(path)]) == 0
-    assert capsys.readouterr().out.startswith("OpenTimeline_Project 1:")
+    edit = read_edit(path, timeline_name="OpenTimeline_Project 1")
+    assert edit.name == "OpenTimeline_Project 1" and edit.shots
+    with pytest.raises(BridgeError, match="no timeline named 'nope'"):
+        read_edit(path, timeline_name="nope")
     assert main(["-q", "analyze", "--no-detect", "--timeline", "nope", str(path)]) == 2
     assert "no timeline named 'nope'" in capsys.readouterr().err
 
 
 def test_the_25fps_edl_lands_on_its_own_frames(capsys):
     # Record out of the last event is 00:00:19:21 at 25 fps: 496 frames.
-    assert main(["-q", "analyze", "--no-detect", str(TIMELINES / "cmx__25fps.edl")]) == 0
-    out = capsys.readouterr().out
-    assert "19.84 s at 25.000 fps" in out
+    edit = read_edit(TIMELINES / "cmx__25fps.edl")
+    assert edit.rate == 25 and edit.duration_frames == 496
     # Forcing 24 fps is refused on the first timecode that cannot exist at 24.
     assert main(["-q", "analyze", "--rate", "24", str(TIMELINES / "cmx__25fps.edl")]) == 2
     assert "beyond 23" in capsys.readouterr().err

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from bridge.cuts import find_cuts
+from bridge.analysis.cuts import find_cuts
+from bridge.analysis.picture import observe_picture
 from bridge.media import probe
 from bridge.timeline import ShotSpec, read_edit, write_timeline
 from bridge.timeline.formats import rate_fraction
@@ -32,7 +33,8 @@ def _cuts(name: str, tmp_path: Path):
         shots=[ShotSpec(video, frames=int(info.duration_s * rate),
                         media_duration_s=info.duration_s)],
     )
-    return find_cuts(read_edit(timeline)), rate
+    edit = read_edit(timeline)
+    return find_cuts(edit, picture=observe_picture(edit)), rate
 
 
 def f1_at_one_frame(found_s, truth_s, *, frame_s: float) -> float:

@@ -10,9 +10,9 @@ import numpy as np
 
 from bridge.affect.features import FeatureTable
 from bridge.affect.heuristic import arousal_parts, curve_from_features
+from bridge.analysis.picture import motion
 from bridge.compose import arrange, compose_plan
 from bridge.compose.arrange import KICK, playing_levels
-from bridge.picture import motion
 from bridge.style import STYLES
 from bridge.types import AffectCurve, Cut, Edit
 

@@ -8,7 +8,8 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
-from bridge.cuts import change_shape, find_cuts, same_layout, transition_span
+from bridge.analysis.cuts import change_shape, find_cuts, same_layout, transition_span
+from bridge.analysis.picture import observe_picture
 from bridge.media.synth import SceneSpec, encode_scenes
 from bridge.types import Clip, Edit
 
@@ -91,7 +92,8 @@ def _one_shot_edit(path, duration_s: float) -> Edit:
 def test_dissolve_and_fades_inside_one_clip(gradual_clip):
     path, hard_cuts = gradual_clip
     assert hard_cuts == [pytest.approx(7.8)]  # the synth lists only the hard cut
-    cuts = find_cuts(_one_shot_edit(path, 10.2))
+    edit = _one_shot_edit(path, 10.2)
+    cuts = find_cuts(edit, picture=observe_picture(edit))
     hard = [c for c in cuts if not c.is_gradual]
     soft = [(c.kind, c.start_s, c.end_s) for c in cuts if c.is_gradual]
     assert [c.kind for c in hard] == ["detected"]
@@ -112,5 +114,6 @@ def test_a_background_that_changes_colour_under_the_same_layout_is_no_cut(tmp_pa
     encode_scenes(path, [SceneSpec(3.0, background=(90, 100, 110), band=band),
                          SceneSpec(3.0, background=(140, 90, 80), band=band)],
                   width=160, height=96, rate=RATE, audio=False)
-    cuts = find_cuts(_one_shot_edit(path, 6.0))
+    edit = _one_shot_edit(path, 6.0)
+    cuts = find_cuts(edit, picture=observe_picture(edit))
     assert cuts == ()
