@@ -28,7 +28,7 @@ EXIT_BAD_INPUT = 2
 def _options(args: argparse.Namespace) -> ScoreOptions:
     changes = {}
     for name in ("style", "seed", "stems", "duck_db", "markers", "soundfont", "report",
-                 "overwrite"):
+                 "overwrite", "timeline_name", "timeline_rate"):
         value = getattr(args, name, None)
         if value is not None:
             changes[name] = value
@@ -64,7 +64,9 @@ def cmd_analyze(args: argparse.Namespace) -> int:
             for s in edit.shots
         ],
         "cuts": [
-            {"time_s": round(c.time_s, 6), "kind": c.kind, "strength": round(c.strength, 3)}
+            {"time_s": round(c.time_s, 6), "kind": c.kind, "strength": round(c.strength, 3),
+             **({"start_s": round(c.start_s, 6), "end_s": round(c.end_s, 6)}
+                if c.is_gradual else {})}
             for c in cuts
         ],
         "warnings": list(analysis.warnings),
@@ -72,7 +74,10 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     print(f"{edit.name}: {edit.duration_s:.2f} s at {float(edit.rate):.3f} fps "
           f"(start {edit.start_timecode}), {len(edit.shots)} shots, {len(cuts)} cuts")
     for cut in cuts:
-        print(f"  cut {cut.time_s:9.3f} s  {cut.kind:<8} strength {cut.strength:.2f}")
+        if cut.is_gradual:
+            print(f"  {cut.kind:<4} {cut.start_s:9.3f} s .. {cut.end_s:.3f} s (soft boundary)")
+        else:
+            print(f"  cut {cut.time_s:9.3f} s  {cut.kind:<8} strength {cut.strength:.2f}")
     for warning in analysis.warnings:
         print(f"  warning: {warning}")
     if args.json:
@@ -184,12 +189,21 @@ def build_parser() -> argparse.ArgumentParser:
         p.set_defaults(func=func)
         return p
 
+    def add_reading_options(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--timeline", dest="timeline_name", metavar="NAME",
+                       help="the project to read from an FCPXML library or event")
+        p.add_argument("--rate", dest="timeline_rate", metavar="FPS",
+                       help="frame rate, e.g. 25 or 24000/1001 (an EDL has none: by default "
+                            "it is inferred from the timecodes)")
+
     p = add("analyze", cmd_analyze, "read a timeline and print its shots and cuts")
     p.add_argument("timeline", help=".otio .otioz .otiod .xml .fcpxml .edl")
     p.add_argument("--json", metavar="FILE", help="also write the summary as JSON")
     p.add_argument("--no-detect", action="store_true", help="edit points only; no detection")
+    add_reading_options(p)
 
     def add_analysis_options(p: argparse.ArgumentParser, *, music: bool) -> None:
+        add_reading_options(p)
         p.add_argument("--style", help="style preset (default: chosen from the affect curve)")
         p.add_argument("--markers", help="sections | peaks | every:N (default sections)")
         p.add_argument("--no-detect", action="store_true", help="edit points only; no detection")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields, replace
+from fractions import Fraction
 from pathlib import Path
 from types import MappingProxyType
 
@@ -33,6 +34,8 @@ class ScoreOptions:
     detect_cuts: bool = True  # also find cuts inside long shots
     report: bool = False
     overwrite: bool = False  # replace the folder's latest result instead of a new version
+    timeline_name: str | None = None  # which project of an FCPXML library/event to read
+    timeline_rate: str | None = None  # frames per second, e.g. "25" or "24000/1001"; EDLs have none
 
     def __post_init__(self) -> None:
         if not isinstance(self.backend_options, MappingProxyType):
@@ -66,6 +69,8 @@ class ScoreOptions:
             if float(every.rstrip("s")) < MIN_MARKER_EVERY_S:
                 raise bad("markers", f"{self.markers!r}: N must be at least "
                                      f"{MIN_MARKER_EVERY_S} s")
+        if self.timeline_rate is not None:
+            self.frame_rate()  # raises naming the field
         if self.soundfont is not None and not Path(self.soundfont).is_file():
             raise bad("soundfont", f"no SoundFont file at {self.soundfont}")
         for key, value in self.backend_options.items():
@@ -76,6 +81,21 @@ class ScoreOptions:
                 raise bad(f"backend_options.{key}",
                           "use KEY, affect.KEY or music.KEY")
         return self
+
+    def frame_rate(self) -> Fraction | None:
+        """``timeline_rate`` as an exact positive fraction (29.97 -> 30000/1001), or None."""
+        if self.timeline_rate in (None, ""):
+            return None
+        try:
+            rate = Fraction(str(self.timeline_rate).strip())
+        except (ValueError, ZeroDivisionError):
+            raise InvalidOptionError(f"{self.timeline_rate!r} is not a frame rate",
+                                     field="timeline_rate") from None
+        if not 0 < rate <= 1000:
+            raise InvalidOptionError(f"frame rate {self.timeline_rate} is outside (0, 1000] fps",
+                                     field="timeline_rate")
+        ntsc = Fraction(round(rate * 1001 / 1000) * 1000, 1001)
+        return ntsc if rate.denominator != 1 and abs(rate - ntsc) < Fraction(5, 1000) else rate
 
     def backend_options_for(self, kind: str, declared: Iterable[str]) -> dict[str, str]:
         """The options meant for the chosen ``kind`` ("affect" or "music") backend.

@@ -7,8 +7,11 @@ passed down, never looked up.
 
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 from pathlib import Path
+
+import numpy as np
 
 from bridge.affect import estimate_affect, estimators
 from bridge.affect.markers import affect_markers
@@ -17,7 +20,13 @@ from bridge.analysis.cuts import find_cuts
 from bridge.analysis.picture import observe_picture, problems
 from bridge.analysis.sound import observe_sound, sound_problems
 from bridge.config import ScoreOptions
-from bridge.errors import InvalidOptionError, UnreadableTimelineError
+from bridge.errors import (
+    BridgeError,
+    InvalidOptionError,
+    NothingToScoreError,
+    UnreadableTimelineError,
+)
+from bridge.media import probe
 from bridge.music import MusicRequest, music_backends
 from bridge.outputs import StagedOutputs, staged_outputs
 from bridge.progress import NEVER_CANCELLED, CancelToken, ProgressFn, no_progress
@@ -25,7 +34,7 @@ from bridge.registry import Availability
 from bridge.style import choose_style
 from bridge.timeline import read_edit
 from bridge.timeline.export import write_marked_timeline, write_scored_timeline
-from bridge.types import Analysis, ScoreResult
+from bridge.types import AffectCurve, Analysis, ScoreResult
 
 MAX_TIMELINE_S = 12 * 3600.0  # longer than any cut; bounds memory, time and result size
 WAV_NAME = "score.wav"
@@ -40,24 +49,40 @@ def analyze_timeline(
     *,
     progress: ProgressFn = no_progress,
     cancel: CancelToken = NEVER_CANCELLED,
+    require_picture: bool = False,
 ) -> Analysis:
-    """Read a timeline and estimate its cuts, affect curve, style and markers."""
+    """Read a timeline and estimate its cuts, affect curve, style and markers.
+
+    A timeline with no picture (audio or gaps only) is analysed with a warning and a flat
+    curve of zero confidence; ``require_picture`` refuses it instead (scoring does).
+    """
     options = options.validated()
     backend_options(options)  # a misspelt option fails before any media is read
-    return _analyze(timeline, options, progress=progress, cancel=cancel)
+    return _analyze(timeline, options, progress=progress, cancel=cancel,
+                    require_picture=require_picture)
 
 
 def _analyze(timeline: str | Path, options: ScoreOptions, *, progress: ProgressFn,
-             cancel: CancelToken) -> Analysis:
+             cancel: CancelToken, require_picture: bool = False) -> Analysis:
     """analyze_timeline with options already validated (once per job, by the caller)."""
     progress("timeline", 0.0, f"reading {Path(timeline).name}")
-    edit = read_edit(timeline)
+    edit = read_edit(timeline, rate=options.frame_rate(), timeline_name=options.timeline_name,
+                     media_rate_of=media_frame_rate)
     if edit.duration_s > MAX_TIMELINE_S:
         raise UnreadableTimelineError(
             f"the timeline is {edit.duration_s / 3600:.1f} h long; the bridge scores at most "
             f"{MAX_TIMELINE_S / 3600:.0f} h", path=edit.source_path)
     progress("timeline", 1.0, f"{len(edit.shots)} shots, {edit.duration_s:.1f} s")
     cancel.raise_if_cancelled()
+    if not edit.shots:
+        if require_picture:
+            raise NothingToScoreError(
+                "nothing to score: no picture (the timeline holds audio or gaps only)",
+                path=edit.source_path,
+            )
+        return _analysis_without_picture(
+            edit, options, observe_sound(edit, progress=progress, cancel=cancel)
+        )
 
     # Decoding is the cost of analysis: the picture pass feeds cut detection and affect,
     # the sound pass the affect's loudness and the music's ducking.
@@ -68,6 +93,16 @@ def _analyze(timeline: str | Path, options: ScoreOptions, *, progress: ProgressF
     cuts = find_cuts(
         edit, picture=picture, detect_inside=options.detect_cuts, progress=progress, cancel=cancel
     )
+    if not any(len(p) for p in picture):
+        # Offline media: the cut is still known (its edit points), what it shows is not.
+        unread = problems(picture)
+        why = ("no picture could be read for any shot (all media missing or undecodable); "
+               "relink its media" + (f" ({'; '.join(unread[:3])}"
+                                     f"{' ...' if len(unread) > 3 else ''})" if unread else ""))
+        if require_picture:
+            raise NothingToScoreError(f"nothing to score: {why}", path=edit.source_path)
+        blind = _analysis_without_picture(edit, options, sound)
+        return replace(blind, cuts=cuts, warnings=(*blind.warnings, why))
     curve, hint_warnings = estimate_affect(
         edit,
         cuts,
@@ -97,6 +132,27 @@ def _analyze(timeline: str | Path, options: ScoreOptions, *, progress: ProgressF
     )
 
 
+def media_frame_rate(path: Path) -> float | None:
+    """A picture file's frame rate, or None when it has none or cannot be read (lent to the
+    timeline reader, which may not read media itself)."""
+    try:
+        info = probe(path)
+    except BridgeError:
+        return None
+    return info.fps if info.has_video else None
+
+
+def _analysis_without_picture(edit, options: ScoreOptions, sound) -> Analysis:
+    """What can be said of a timeline with no picture: its length, its sound, nothing felt."""
+    n = max(1, math.ceil(edit.duration_s / options.affect_hop_s))
+    flat = np.zeros(n)
+    curve = AffectCurve(hop_s=options.affect_hop_s, valence=flat, arousal=flat.copy(),
+                        confidence=flat.copy(), source="none")
+    return Analysis(edit=edit, cuts=(), affect=curve,
+                    style=choose_style(curve, name=options.style), markers=(), sound=sound,
+                    warnings=(*edit.warnings, *sound_problems(sound)))
+
+
 def _write_affect_files(analysis: Analysis, out: StagedOutputs) -> None:
     """affect.csv, affect.json and affect.png into a job's staged outputs."""
     write_affect_csv(analysis.affect, out.path("affect.csv"))
@@ -107,6 +163,13 @@ def _write_affect_files(analysis: Analysis, out: StagedOutputs) -> None:
 
 
 AFFECT_NAMES = ("affect.csv", "affect.json", "affect.png")
+
+
+def _source_choice(analysis: Analysis) -> dict:
+    """What the export needs to re-read the same timeline: the project and the rate used."""
+    edit = analysis.edit
+    return {"timeline_name": edit.name, "rate": edit.rate if edit.source_path.suffix.lower()
+            == ".edl" else None}
 
 
 def write_affect_outputs(analysis: Analysis, out_dir: str | Path, *, overwrite: bool = False
@@ -120,7 +183,8 @@ def write_affect_outputs(analysis: Analysis, out_dir: str | Path, *, overwrite: 
     with staged_outputs(out_dir, names, kind="affect", overwrite=overwrite) as out:
         _write_affect_files(analysis, out)
         write_marked_timeline(
-            analysis.edit.source_path, out.path("affect.otio"), markers=analysis.markers
+            analysis.edit.source_path, out.path("affect.otio"), markers=analysis.markers,
+            **_source_choice(analysis),
         )
     return {name: out.final(name) for name in names}
 
@@ -136,7 +200,8 @@ def score_timeline(
     """Analyse and score a timeline; write the soundtrack, MIDI, affect files and result OTIO."""
     options = options.validated()
     music_options = backend_options(options)["music"]  # refused here, before any decoding
-    analysis = _analyze(timeline, options, progress=progress, cancel=cancel)
+    analysis = _analyze(timeline, options, progress=progress, cancel=cancel,
+                        require_picture=True)
     # built after the analysis, so that what it loads (a synth, a model) is not resident
     # while the picture is decoded
     backend = music_backends.create(options.music_backend, **music_options)
@@ -168,6 +233,7 @@ def score_timeline(
             audio_path=out.final(WAV_NAME),
             audio_duration_s=analysis.edit.duration_s,
             markers=analysis.markers,
+            **_source_choice(analysis),
         )
         progress("export", 1.0, "done")
         stems = {role: out.final(f"{STEMS_DIR}/{p.name}") for role, p in music.stem_paths.items()}

@@ -53,6 +53,8 @@ WARMTH_ANCHORS = (-0.4, 0.4)
 DARK_SHARE_ANCHORS = (0.1, 0.8)
 SATURATION_ANCHORS = (0.05, 0.6)
 
+BLACK_BRIGHTNESS = 0.06  # mean luma below which a hop's picture is black (rest)
+
 RELATIVE_MAX = 0.5  # most weight the timeline-relative normalisation can get
 SPREAD_FULL = 0.3  # absolute 5..95 % spread at which the relative part gets RELATIVE_MAX
 MEDIAN_S = 1.5  # removes one-hop events (a flash frame) before smoothing
@@ -129,9 +131,15 @@ def _odd(hops: float, *, minimum: int) -> int:
 
 
 def arousal_parts(table: FeatureTable) -> dict[str, np.ndarray]:
-    """The three arousal cues, each 0..1 (NaN where unknown)."""
+    """The three arousal cues, each 0..1 (NaN where unknown).
+
+    Black (and near-black) picture is rest: a black leader between two cuts is not a
+    frantic one-second shot, and the flicker of a dark frame is not movement, so motion and
+    rhythm read 0 there.
+    """
     shot_len_s = np.maximum(table.since_cut_s + table.until_cut_s, 1e-3)
-    return {
+    black = np.isfinite(table.brightness) & (table.brightness < BLACK_BRIGHTNESS)
+    parts = {
         "motion": blended_scale(table.motion, lo=MOTION_ANCHORS[0], hi=MOTION_ANCHORS[1],
                                 log=True),
         "rhythm": blended_scale(shot_len_s, lo=SHOT_LENGTH_ANCHORS_S[0],
@@ -139,6 +147,9 @@ def arousal_parts(table: FeatureTable) -> dict[str, np.ndarray]:
         "loudness": blended_scale(table.loudness_db, lo=LOUDNESS_ANCHORS_DB[0],
                                   hi=LOUDNESS_ANCHORS_DB[1]),
     }
+    for name in ("motion", "rhythm"):
+        parts[name] = np.where(black, 0.0, parts[name])
+    return parts
 
 
 def valence_parts(table: FeatureTable) -> dict[str, np.ndarray]:

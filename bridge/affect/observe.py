@@ -50,7 +50,8 @@ def observe(edit: Edit, cuts: tuple[Cut, ...] | list[Cut], *, picture: Sequence[
     for clip_name, problem in sound.problems:
         progress(STAGE, 0.5, f"no sound for clip {clip_name!r}: {problem}")
     loudness_db = loudness_per_hop(sound, hop_s=hop_s, n_hops=n)
-    cut_s = np.asarray([c.time_s for c in cuts], dtype=np.float64)
+    # Fades and dissolves slow the picture down; they do not count as cuts for pace.
+    cut_s = np.asarray([c.time_s for c in cuts if not c.is_gradual], dtype=np.float64)
     has_motion = np.isfinite(mv)
     progress(STAGE, 1.0, "features gathered")
     return ft.FeatureTable(

@@ -1,22 +1,45 @@
 """Where the picture changes: the edit points of the timeline, plus scene changes found
 inside long shots (content detection in the manner of PySceneDetect, then localised to
 the exact frame).
+
+Each change between two picture samples is looked at frame by frame before it is called a
+cut: one frame step that carries the change is a hard cut; a change spread over many
+steps that all lead the same way is a fade (to or from black or white) or a dissolve, kept
+with its start and end; spread-out change that wanders (a pan, animation) or a picture
+that keeps its layout and only changes colour is no cut at all.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Sequence
+from dataclasses import replace
 
 import numpy as np
 
-from bridge.analysis.picture import ShotPicture, hsv_histogram, record_time
+from bridge.analysis.picture import ShotPicture, hsv_histogram, luma, media_range, record_time
 from bridge.media import frames_between
 from bridge.progress import NEVER_CANCELLED, CancelToken, ProgressFn, no_progress
-from bridge.types import Clip, Cut, Edit
+from bridge.types import Clip, Cut, Edit, FrameSample
 
 DEFAULT_THRESHOLD = 0.35  # histogram distance (0..1) between samples that counts as a cut
 ANALYSIS_WIDTH = 96  # px; colour histograms need little resolution
+# A hard cut: one frame-to-frame step carries at least this share of the pixel change
+# summed over every step of the sample interval (a fade or dissolve spreads it out).
+HARD_STEP_SHARE = 0.5
+# ... or, in busy motion where every step is large, stands this far above the typical step.
+HARD_STEP_OVER_MEDIAN = 3.0
+BUSY_STEP = 0.02  # typical steps below this are a still picture: the share rule decides there
+# A gradual transition: the pixels travel steadily from one picture to the other, so the
+# change from first to last frame is at least this share of the summed steps. Motion
+# (a pan, moving digits) goes back and forth and falls far below.
+STRAIGHTNESS_MIN = 0.6
+TRANSITION_REACH_S = 1.0  # how far past the sample interval a transition's ends are sought
+TRANSITION_REACH_MAX_S = 4.0  # ... widened while the transition runs on, up to this
+NEAR_BLACK, NEAR_WHITE = 0.06, 0.94  # mean luma of a frame faded to black / white
+SAME_LAYOUT_CORR = 0.9  # luma correlation above which a change is a recolouring, not a cut
+PATTERN_MIN_STD = 0.02  # luma spread below which a frame is flat colour (no pattern)
 
 
 # ---------------------------------------------------------------- numeric helpers
@@ -73,6 +96,130 @@ def edit_cuts(edit: Edit) -> list[Cut]:
     return cuts
 
 
+# ---------------------------------------------------------------- hard or gradual
+
+
+def pixel_steps(frames: Sequence[np.ndarray]) -> np.ndarray:
+    """Mean absolute RGB change (0..1) from each frame to the next (length n - 1)."""
+    x = [f.astype(np.float32) / 255.0 for f in frames]
+    return np.array([float(np.abs(b - a).mean()) for a, b in itertools.pairwise(x)])
+
+
+def change_shape(frames: Sequence[np.ndarray]) -> str:
+    """"hard", "gradual" or "motion": how the picture changes across ``frames``.
+
+    Hard: one step carries most of the change, or stands far above the others in busy
+    motion. Gradual: the change is spread over many steps that all lead the same way (from
+    the first picture to the last). Motion: spread out but wandering.
+    """
+    steps = pixel_steps(frames)
+    path = float(steps.sum())
+    if path <= 1e-6:
+        return "motion"
+    k = int(np.argmax(steps))
+    others = np.delete(steps, k)
+    typical = max(float(np.median(others)), BUSY_STEP) if len(others) >= 2 else np.inf
+    stands_out = steps[k] >= HARD_STEP_OVER_MEDIAN * typical
+    if steps[k] >= HARD_STEP_SHARE * path or stands_out:
+        return "motion" if same_layout(frames[k], frames[k + 1]) else "hard"
+    first, last = (f.astype(np.float32) / 255.0 for f in (frames[0], frames[-1]))
+    straight = float(np.abs(last - first).mean()) / path
+    return "gradual" if straight >= STRAIGHTNESS_MIN else "motion"
+
+
+def same_layout(a: np.ndarray, b: np.ndarray) -> bool:
+    """Whether two frames show the same picture in another colour or light (a graded or
+    relit frame, a title card whose background changes): their luma patterns correlate.
+
+    Frames with next to no pattern (flat colour) never count: between those only the
+    colour can tell a cut.
+    """
+    ya, yb = (_pooled(luma(x)).ravel() for x in (a, b))  # 2x2 pooling: no coding noise
+    ya, yb = ya - ya.mean(), yb - yb.mean()
+    if min(float(ya.std()), float(yb.std())) < PATTERN_MIN_STD:
+        return False
+    return float(ya @ yb) / (float(np.linalg.norm(ya) * np.linalg.norm(yb))) >= SAME_LAYOUT_CORR
+
+
+def _pooled(y: np.ndarray) -> np.ndarray:
+    h, w = y.shape[0] // 2 * 2, y.shape[1] // 2 * 2
+    return y[:h, :w].reshape(h // 2, 2, w // 2, 2).mean(axis=(1, 3))
+
+
+def transition_span(frames: Sequence[np.ndarray], *, core: tuple[int, int]) -> tuple[int, int]:
+    """(first changed frame, first frame of the new picture) of the transition that runs
+    through frames ``core[0]..core[1]``.
+
+    Each frame's progress from the core's first to its last picture is its projection on
+    that change; inside the transition progress moves by about 1/len(core) a frame, and
+    outside it stands still up to motion noise.
+    """
+    x = np.stack([f.astype(np.float32).ravel() / 255.0 for f in frames])
+    a, b = core
+    direction = x[b] - x[a]
+    norm = float(direction @ direction)
+    if norm <= 1e-9:
+        return a, b
+    progress = (x - x[a]) @ direction / norm
+    moving = np.abs(np.diff(progress)) > 0.25 / max(1, b - a)  # step j: frame j -> j + 1
+    start, end = a, b
+    while start > 0 and moving[start - 1]:
+        start -= 1
+    while end < len(frames) - 1 and moving[end]:
+        end += 1
+    # Within the core the ends are where the change starts and stops.
+    while start < end and not moving[start]:
+        start += 1
+    while end > start and not moving[end - 1]:
+        end -= 1
+    return start + 1 if start < end else start, end
+
+
+def _gradual(shot: Clip, core: Sequence[FrameSample], frame_s: float) -> list[Cut] | str | None:
+    """The fades or dissolve through the ``core`` frames (a sample interval) as record-time
+    Cuts; "hard" when the change there is a hard cut, None when it is motion (no cut)."""
+    assert shot.media_path is not None
+    if len(core) < 2:
+        return "hard"
+    shape = change_shape([f.rgb for f in core])
+    if shape != "gradual":
+        return "hard" if shape == "hard" else None
+    t0, t1 = core[0].time_s, core[-1].time_s
+    lo, hi = media_range(shot)
+    reach = TRANSITION_REACH_S
+    while True:  # most transitions end within the first reach; longer ones widen it
+        start, stop = max(lo, t0 - reach), min(hi, t1 + reach)
+        wide = frames_between(shot.media_path, start, stop, width=ANALYSIS_WIDTH)
+        times = np.asarray([f.time_s for f in wide])
+        a = int(np.argmin(np.abs(times - core[0].time_s)))
+        b = int(np.argmin(np.abs(times - core[-1].time_s)))
+        first, last = transition_span([f.rgb for f in wide], core=(a, b))
+        cut_short = (first <= 0 < start - lo) or (last >= len(wide) - 1 and stop < hi)
+        if not cut_short or reach >= TRANSITION_REACH_MAX_S:
+            break
+        reach *= 2
+    level = np.array([float(luma(f.rgb).mean()) for f in wide])
+    spans = [(first, last)]
+    # Out to black (or white) and straight back in, with no frame held there: two fades.
+    inner = level[first:last + 1]
+    for extreme, is_extreme in ((int(np.argmin(inner)), inner.min() < NEAR_BLACK),
+                                (int(np.argmax(inner)), inner.max() > NEAR_WHITE)):
+        m = first + extreme
+        if is_extreme and first < m < last:
+            spans = [(first, m), (m, last)]
+            break
+    rate = 1 / frame_s
+    out = []
+    for start, end in spans:
+        ends = (level[max(0, start - 1)], level[end])
+        kind = "fade" if any(v < NEAR_BLACK or v > NEAR_WHITE for v in ends) else "dissolve"
+        start_s, end_s = sorted(_to_record_frame_s(shot, wide[k].time_s, rate)
+                                for k in (start, end))  # a reversed clip plays it backwards
+        out.append(Cut(time_s=0.5 * (start_s + end_s), kind=kind, strength=0.0,
+                       start_s=start_s, end_s=end_s))
+    return out
+
+
 # ---------------------------------------------------------------- detection in a shot
 
 
@@ -81,13 +228,17 @@ def _to_record_frame_s(shot: Clip, media_s: float, rate: float) -> float:
     return math.ceil(record_time(shot, media_s) * rate - 1e-6) / rate
 
 
-def _localise(shot: Clip, t0: float, t1: float, frame_s: float) -> float | None:
+def _localise(shot: Clip, t0: float, t1: float, frame_s: float,
+              frames: Sequence[FrameSample] | None = None) -> float | None:
     """Media time of the first frame of the new picture between samples t0 and t1.
 
     None when the change inside turns out to be a flash that is undone one frame later.
+    ``frames`` are the interval's frames when they have been decoded already.
     """
     assert shot.media_path is not None
-    frames = frames_between(shot.media_path, t0, t1 + 1.5 * frame_s, width=ANALYSIS_WIDTH)
+    if frames is None:
+        frames = frames_between(shot.media_path, t0, t1 + 1.5 * frame_s,
+                                width=ANALYSIS_WIDTH)
     if len(frames) < 2:
         return t1
     hists = [hsv_histogram(f.rgb) for f in frames]
@@ -125,19 +276,54 @@ def detect_in_shot(
     skip = np.array([histogram_distance(hists[i], hists[i + 2]) for i in range(len(hists) - 2)])
     frame_s = 1.0 / rate
     clear = np.asarray(keep_clear_of_s, dtype=np.float64)
-    cuts = []
-    for i in change_indices(dist, skip_dist=skip, threshold=threshold):
+    cuts: list[Cut] = []
+    gradual: list[Cut] = []
+    changes = change_indices(dist, skip_dist=skip, threshold=threshold)
+    # A slow transition may stay under the threshold from one sample to the next while the
+    # picture changes as much over two: such intervals can only be gradual.
+    slow = [i for i in range(len(skip)) if skip[i] >= threshold and dist[i] < threshold
+            and dist[i + 1] < threshold]
+    for i in sorted({*changes, *slow}):
         cancel.raise_if_cancelled()
         lo, hi = sorted((record[i], record[i + 1]))
         if clear.size and np.any((clear - min_gap_s <= lo) & (hi <= clear + min_gap_s)):
             continue
-        media_s = _localise(shot, times[i], times[i + 1], frame_s)
+        if any(g.start_s <= lo and hi <= g.end_s for g in gradual):
+            continue  # inside a transition already found
+        core = frames_between(shot.media_path, times[i], times[i + 1] + 1.5 * frame_s,
+                              width=ANALYSIS_WIDTH)
+        found = _gradual(shot, core, frame_s)
+        if isinstance(found, list):
+            over_two = float(skip[i]) if i < len(skip) else 0.0
+            gradual += [replace(g, strength=min(1.0, max(float(dist[i]), over_two)))
+                        for g in found if shot.record_start_s < g.time_s < shot.record_end_s]
+            continue
+        if found is None or i not in changes:
+            continue  # motion, or a slow drift that is not a transition
+        media_s = _localise(shot, times[i], times[i + 1], frame_s, core)
         if media_s is None:
             continue
         t = _to_record_frame_s(shot, media_s, rate)
         if shot.record_start_s < t < shot.record_end_s:
             cuts.append(Cut(time_s=t, kind="detected", strength=min(1.0, float(dist[i]))))
-    return cuts
+    return cuts + _merged(gradual)
+
+
+def _merged(transitions: list[Cut]) -> list[Cut]:
+    """One Cut per transition: spans found from neighbouring samples that overlap are one
+    (a fade if either saw black or white at an end; a fade out and the fade in that follows
+    it only touch, and stay two)."""
+    out: list[Cut] = []
+    for t in sorted(transitions, key=lambda c: c.start_s):
+        if out and t.start_s < out[-1].end_s:
+            prev = out[-1]
+            start, end = prev.start_s, max(prev.end_s, t.end_s)
+            kind = "fade" if "fade" in (prev.kind, t.kind) else prev.kind
+            out[-1] = replace(prev, kind=kind, time_s=0.5 * (start + end), end_s=end,
+                              strength=max(prev.strength, t.strength))
+        else:
+            out.append(t)
+    return out
 
 
 def find_cuts(
@@ -156,7 +342,8 @@ def find_cuts(
     transition is centred on them). Inside shots longer than ``2 * min_shot_s`` whose
     media is present, scene changes are detected (kind "detected") from the picture
     pass; a detected cut closer than ``min_shot_s`` to another cut is dropped, and a
-    flash is never a cut.
+    flash is never a cut. Fades and dissolves found there are kind "fade" / "dissolve"
+    with their span (``start_s``..``end_s``): soft boundaries, listed as found.
     """
     cuts = edit_cuts(edit)
     edit_points = [c.time_s for c in cuts]
@@ -172,8 +359,11 @@ def find_cuts(
                                     cancel=cancel, keep_clear_of_s=edit_points,
                                     min_gap_s=min_shot_s)
             progress("cuts", (k + 1) / len(todo), f"analysed {shot_picture.shot.name}")
-    for cut in sorted(found, key=lambda c: -c.strength):
+    hard = [c for c in found if not c.is_gradual]
+    for cut in sorted(hard, key=lambda c: -c.strength):
         if all(abs(cut.time_s - c.time_s) >= min_shot_s for c in cuts):
             cuts.append(cut)
+    # Transitions are kept as found: they are soft boundaries, not cuts to space out.
+    cuts += [c for c in found if c.is_gradual]
     progress("cuts", 1.0, f"{len(cuts)} cuts")
     return tuple(sorted(cuts, key=lambda c: c.time_s))

@@ -29,6 +29,7 @@ STAGE = "picture"
 MEDIA_MISSING = "media missing"
 DARK_LUMA = 0.15  # luma below this (fraction of full scale) counts as a dark pixel
 MOTION_REF_DT_S = 1 / 25  # motion is expressed per this frame interval
+FADE_GAIN_RANGE = (2 / 3, 1.5)  # per-frame brightness gains taken as a fade (a flash jumps more)
 COLOUR_FEATURES = ("brightness", "saturation", "colourfulness", "warmth", "dark_share")
 _HUE_BINS, _SAT_BINS, _VAL_BINS, _GREY_BINS = 18, 2, 3, 4
 _GREY_SAT = 0.15  # below this saturation hue is noise: such pixels are binned by value only
@@ -88,16 +89,22 @@ def warmth(rgb: np.ndarray) -> float:
 
 
 def motion(rgb: np.ndarray, successor: np.ndarray, *, dt_s: float) -> float:
-    """Mean absolute luma change between a frame and the next, per 1/25 s.
+    """Mean absolute luma change between a frame and the next, per 1/25 s, after the
+    overall brightness change is taken out.
 
-    Scaled linearly by ``MOTION_REF_DT_S / dt_s`` (small displacements change the picture
-    in proportion to time) so 24p, 25p and 60p material compare.
+    A fade scales every pixel by the same gain: that is light, not movement, so the next
+    frame is compared with this one times the gain between their means. Scaled linearly
+    by ``MOTION_REF_DT_S / dt_s`` (small displacements change the picture in proportion to
+    time) so 24p, 25p and 60p material compare.
     """
     if rgb.shape != successor.shape:
         raise ValueError(f"frame shapes differ: {rgb.shape} vs {successor.shape}")
     if dt_s <= 0:
         raise ValueError(f"dt_s must be positive, got {dt_s}")
-    diff = float(np.abs(luma(rgb) - luma(successor)).mean())
+    y0, y1 = luma(rgb), luma(successor)
+    m0, m1 = float(y0.mean()), float(y1.mean())
+    gain = float(np.clip(m1 / m0, *FADE_GAIN_RANGE)) if m0 > 1e-3 else 1.0
+    diff = float(np.abs(y1 - gain * y0).mean())
     return diff * MOTION_REF_DT_S / dt_s
 
 

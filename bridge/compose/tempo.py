@@ -189,6 +189,8 @@ def select_anchors(
         t = float(cut.time_s)
         if not 0.0 < t < duration_s:
             reason = f"outside the timeline (0..{duration_s:.3f} s)"
+        elif cut.is_gradual:
+            reason = f"a {cut.kind}: a soft boundary, not a hit"
         elif cut.kind == "detected" and cut.strength < min_detected_strength:
             reason = f"weak detected cut (strength {cut.strength:.2f} < {min_detected_strength})"
         elif t - previous_s < min_gap_s - 1e-9:

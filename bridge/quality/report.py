@@ -146,7 +146,7 @@ def _evaluate_timeline(
     edit = analysis.edit
     return evaluate_with_curves(
         wav_path,
-        cuts_s=[c.time_s for c in analysis.cuts],
+        cuts_s=[c.time_s for c in analysis.cuts if not c.is_gradual],
         duration_s=edit.duration,
         frame_s=edit.frame_s,
         arousal=analysis.affect.arousal,
@@ -311,7 +311,7 @@ def _alignment_figure(analysis: Analysis, measured: _Measured, path: Path) -> by
     """A strip per cut: detected beats as ticks, each cut green when a beat is within 50 ms."""
     from bridge.eval.metrics import nearest_distance_s
 
-    cuts = np.array([c.time_s for c in analysis.cuts], dtype=np.float64)
+    cuts = np.array([c.time_s for c in analysis.cuts if not c.is_gradual], dtype=np.float64)
     end_s = analysis.edit.duration_s
     fig = _new_figure(11, 1.9)
     ax = fig.add_axes((0.06, 0.3, 0.92, 0.55))

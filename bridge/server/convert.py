@@ -54,7 +54,7 @@ def analysis_to_pb(a: Analysis) -> pb.AnalyzeResult:
         start_timecode=edit.start_timecode,
         cuts=[
             pb.Cut(time_s=c.time_s, kind=c.kind, strength=c.strength,
-                   transition=c.transition or "")
+                   transition=c.transition or "", start_s=c.start_s, end_s=c.end_s)
             for c in a.cuts
         ],
         affect=pb.AffectCurve(

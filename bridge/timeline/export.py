@@ -38,6 +38,7 @@ def write_scored_timeline(
     markers: Sequence[AffectMarker],
     source_otio_json: str | None = None,
     rate: Fraction | None = None,
+    timeline_name: str | None = None,
 ) -> Path:
     """Write ``source`` (a timeline file, or ``source_otio_json`` text) with the score added.
 
@@ -58,6 +59,7 @@ def write_scored_timeline(
         source_otio_json=source_otio_json,
         rate=rate,
         audio=(Path(audio_path), audio_duration_s),
+        timeline_name=timeline_name,
     )
 
 
@@ -68,33 +70,36 @@ def write_marked_timeline(
     markers: Sequence[AffectMarker],
     source_otio_json: str | None = None,
     rate: Fraction | None = None,
+    timeline_name: str | None = None,
 ) -> Path:
     """Like ``write_scored_timeline`` but markers only (a previous Score track is kept)."""
     return _write(
-        source, out_path, markers=markers, source_otio_json=source_otio_json, rate=rate, audio=None
+        source, out_path, markers=markers, source_otio_json=source_otio_json, rate=rate, audio=None,
+        timeline_name=timeline_name,
     )
 
 
 def otio_json_of(path: Path | str, *, rate: Fraction | None = None) -> str:
     """A timeline file of any supported format as OTIO JSON text (for the wire)."""
-    timeline, _ = formats.load_timeline(Path(path), rate=rate or formats.EDL_DEFAULT_RATE)
+    timeline, _ = formats.load_timeline(Path(path), rate=rate)
     return otio.adapters.write_to_string(timeline, adapter_name="otio_json")
 
 
-def _load_source(source, source_otio_json, rate) -> otio.schema.Timeline:
+def _load_source(source, source_otio_json, rate, timeline_name=None) -> otio.schema.Timeline:
     if source_otio_json is not None:
         name = str(source) if source is not None else "timeline"
         return formats.timeline_of_otio_json(source_otio_json, name=name)
     if source is None:
         raise InvalidOptionError("give a timeline path or OTIO JSON text", field="source")
-    timeline, _ = formats.load_timeline(Path(source), rate=rate or formats.EDL_DEFAULT_RATE)
+    timeline, _ = formats.load_timeline(Path(source), rate=rate, timeline_name=timeline_name)
     return timeline
 
 
-def _write(source, out_path, *, markers, source_otio_json, rate, audio) -> Path:
+def _write(source, out_path, *, markers, source_otio_json, rate, audio,
+           timeline_name=None) -> Path:
     out_path = Path(out_path)
     formats.suffix_of(out_path, what="output")  # fail before any work on a bad extension
-    timeline = _load_source(source, source_otio_json, rate)
+    timeline = _load_source(source, source_otio_json, rate, timeline_name)
     rate = Fraction(rate) if rate is not None else formats.timeline_rate(timeline)
     stack = timeline.tracks
 

@@ -44,7 +44,7 @@ class ScoreRequest(_message.Message):
     def __init__(self, otio_json: _Optional[str] = ..., path: _Optional[str] = ..., options: _Optional[_Union[ScoreOptions, _Mapping]] = ...) -> None: ...
 
 class ScoreOptions(_message.Message):
-    __slots__ = ("style", "seed", "affect_backend", "music_backend", "stems", "duck_db", "markers", "output_dir", "soundfont", "sample_rate", "analysis_rate_hz", "affect_hop_s", "detect_cuts", "report", "backend_options", "overwrite")
+    __slots__ = ("style", "seed", "affect_backend", "music_backend", "stems", "duck_db", "markers", "output_dir", "soundfont", "sample_rate", "analysis_rate_hz", "affect_hop_s", "detect_cuts", "report", "backend_options", "overwrite", "timeline_name", "timeline_rate")
     class BackendOptionsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -68,6 +68,8 @@ class ScoreOptions(_message.Message):
     REPORT_FIELD_NUMBER: _ClassVar[int]
     BACKEND_OPTIONS_FIELD_NUMBER: _ClassVar[int]
     OVERWRITE_FIELD_NUMBER: _ClassVar[int]
+    TIMELINE_NAME_FIELD_NUMBER: _ClassVar[int]
+    TIMELINE_RATE_FIELD_NUMBER: _ClassVar[int]
     style: str
     seed: int
     affect_backend: str
@@ -84,7 +86,9 @@ class ScoreOptions(_message.Message):
     report: bool
     backend_options: _containers.ScalarMap[str, str]
     overwrite: bool
-    def __init__(self, style: _Optional[str] = ..., seed: _Optional[int] = ..., affect_backend: _Optional[str] = ..., music_backend: _Optional[str] = ..., stems: _Optional[bool] = ..., duck_db: _Optional[float] = ..., markers: _Optional[str] = ..., output_dir: _Optional[str] = ..., soundfont: _Optional[str] = ..., sample_rate: _Optional[int] = ..., analysis_rate_hz: _Optional[float] = ..., affect_hop_s: _Optional[float] = ..., detect_cuts: _Optional[bool] = ..., report: _Optional[bool] = ..., backend_options: _Optional[_Mapping[str, str]] = ..., overwrite: _Optional[bool] = ...) -> None: ...
+    timeline_name: str
+    timeline_rate: str
+    def __init__(self, style: _Optional[str] = ..., seed: _Optional[int] = ..., affect_backend: _Optional[str] = ..., music_backend: _Optional[str] = ..., stems: _Optional[bool] = ..., duck_db: _Optional[float] = ..., markers: _Optional[str] = ..., output_dir: _Optional[str] = ..., soundfont: _Optional[str] = ..., sample_rate: _Optional[int] = ..., analysis_rate_hz: _Optional[float] = ..., affect_hop_s: _Optional[float] = ..., detect_cuts: _Optional[bool] = ..., report: _Optional[bool] = ..., backend_options: _Optional[_Mapping[str, str]] = ..., overwrite: _Optional[bool] = ..., timeline_name: _Optional[str] = ..., timeline_rate: _Optional[str] = ...) -> None: ...
 
 class JobRef(_message.Message):
     __slots__ = ("job_id",)
@@ -141,16 +145,20 @@ class Error(_message.Message):
     def __init__(self, code: _Optional[str] = ..., message: _Optional[str] = ..., path: _Optional[str] = ..., field: _Optional[str] = ...) -> None: ...
 
 class Cut(_message.Message):
-    __slots__ = ("time_s", "kind", "strength", "transition")
+    __slots__ = ("time_s", "kind", "strength", "transition", "start_s", "end_s")
     TIME_S_FIELD_NUMBER: _ClassVar[int]
     KIND_FIELD_NUMBER: _ClassVar[int]
     STRENGTH_FIELD_NUMBER: _ClassVar[int]
     TRANSITION_FIELD_NUMBER: _ClassVar[int]
+    START_S_FIELD_NUMBER: _ClassVar[int]
+    END_S_FIELD_NUMBER: _ClassVar[int]
     time_s: float
     kind: str
     strength: float
     transition: str
-    def __init__(self, time_s: _Optional[float] = ..., kind: _Optional[str] = ..., strength: _Optional[float] = ..., transition: _Optional[str] = ...) -> None: ...
+    start_s: float
+    end_s: float
+    def __init__(self, time_s: _Optional[float] = ..., kind: _Optional[str] = ..., strength: _Optional[float] = ..., transition: _Optional[str] = ..., start_s: _Optional[float] = ..., end_s: _Optional[float] = ...) -> None: ...
 
 class AffectCurve(_message.Message):
     __slots__ = ("hop_s", "valence", "arousal", "confidence", "source")
