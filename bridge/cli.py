@@ -1,4 +1,4 @@
-"""`scorebridge` command line: analyze, affect, score, eval, serve, backends.
+"""`scorebridge` command line: analyze, affect, score, eval, serve, backends, train-probe.
 
 Bad input exits with status 2 and one line naming the file and the problem; `--debug`
 shows the traceback instead.
@@ -225,9 +225,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     from bridge.eval_cli import add_command as add_eval
     from bridge.install_resolve import add_command as add_install_resolve
+    from bridge.train_cli import add_command as add_train_probe
 
     add_install_resolve(sub)
     add_eval(sub)
+    add_train_probe(sub)
     try:
         from bridge.server.commands import add_commands
     except ImportError:  # the server package is optional at import time (e.g. grpc missing)
