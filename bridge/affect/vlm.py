@@ -46,7 +46,7 @@ from bridge.errors import (
 )
 from bridge.picture import ShotPicture, media_range, readable
 from bridge.progress import NEVER_CANCELLED, CancelToken, ProgressFn, no_progress
-from bridge.types import AffectCurve, Clip, Cut, Edit
+from bridge.types import AffectCurve, Clip, Cut, Edit, Style
 
 INSTALL_HINT = "pip install 'scorebridge[neural]'"
 STAGE = "affect"
@@ -192,6 +192,49 @@ def fill_unknown(n: int, known: Sequence[int], values: np.ndarray) -> np.ndarray
     return np.stack([np.interp(idx, known, values[:, d]) for d in range(2)], axis=1)
 
 
+def keyframe_hops(edit: Edit, count: int) -> list[HopFrame]:
+    """Up to ``count`` frames spread evenly over the picture of the whole timeline (§3.6's
+    sparse global view), preferring one per shot where the shots allow."""
+    _, hops = hop_frames(edit, 1.0)
+    if len(hops) <= count:
+        return hops
+    # evenly spaced over the picture, then moved to an unused shot nearby when possible
+    picks = [round(i) for i in np.linspace(0, len(hops) - 1, count)]
+    used_shots: set[int] = set()
+    out = []
+    for p in picks:
+        choice = p
+        if id(hops[p].shot) in used_shots:
+            near = [q for q in range(max(0, p - 5), min(len(hops), p + 6))
+                    if id(hops[q].shot) not in used_shots]
+            choice = min(near, key=lambda q: abs(q - p)) if near else p
+        used_shots.add(id(hops[choice].shot))
+        out.append(hops[choice])
+    return sorted({h.hop: h for h in out}.values(), key=lambda h: h.hop)
+
+
+def vlm_anchor(backbone, edit: Edit, fallback: Style, *, keyframes: int = 8,
+               retries: int = 2, frame_side: int = DEFAULT_FRAME_SIDE,
+               cancel: CancelToken = NEVER_CANCELLED) -> tuple[Style, list[str]]:
+    """The global anchor (§3.4) from ``backbone`` over keyframes of the timeline."""
+    from bridge.style.anchor import ANCHOR_PROMPT, anchor_style
+
+    hops = keyframe_hops(edit, keyframes)
+    decoded = decode_hops(hops, hop_s=1.0, width=frame_side, cancel=cancel)
+    frames = [f for f in decoded if f is not None]
+    times = [float(h.hop) for h, f in zip(hops, decoded) if f is not None]
+    if not frames:
+        return fallback, ["style anchor: no readable picture on the timeline; using the "
+                          f"embedded style {fallback.name!r}"]
+
+    def describe(attempt: int) -> str:
+        cancel.raise_if_cancelled()
+        return backbone.describe(frames, ANCHOR_PROMPT, times_s=times, sample=attempt > 0,
+                                 seed=attempt)
+
+    return anchor_style(describe, fallback, retries=retries)
+
+
 # ---------------------------------------------------------------- the estimator
 
 
@@ -230,6 +273,12 @@ class VlmEstimator:
                 f"version uses {INSTRUCTION_VERSION}; retrain it", path=probe, field="probe")
         self.window, self.overlap = int(window), int(overlap)
         self.frame_side = int(frame_side)
+
+    def anchor(self, edit: Edit, fallback: Style, *,
+               cancel: CancelToken = NEVER_CANCELLED) -> tuple[Style, list[str]]:
+        """The global semantic anchor from the same backbone (see ``vlm_anchor``)."""
+        return vlm_anchor(self.backbone, edit, fallback, frame_side=self.frame_side,
+                          cancel=cancel)
 
     def predict(self, frames: list[np.ndarray], times_s: list[float]) -> np.ndarray:
         states = self.backbone.pooled_states(frames, times_s)

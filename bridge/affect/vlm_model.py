@@ -148,18 +148,21 @@ class Backbone:
         return torch.stack([states[a:b].float().mean(dim=0)
                             for a, b in batch.assembled.frame_spans]).cpu()
 
-    @torch.no_grad()  # not inference_mode: the states feed probe training
+    @torch.no_grad()
     def describe(self, frames: Sequence[np.ndarray], prompt: str, *,
-                 max_new_tokens: int = 160, seed: int = 0) -> str:
-        """Free text generated about a few frames (the global anchor's keyframes)."""
+                 times_s: Sequence[float] | None = None, max_new_tokens: int = 160,
+                 sample: bool = False, seed: int = 0) -> str:
+        """Free text generated about a few frames (the global anchor's keyframes): greedy,
+        or sampled (a retry after an unusable answer) with ``seed``."""
         images = [Image.fromarray(np.ascontiguousarray(f)) for f in frames]
         pixels, counts = self._pixels(images)
-        times = list(range(len(images)))
+        times = list(times_s) if times_s is not None else list(range(len(images)))
         assembled = assemble(self.tokenizer, self.layout, times, counts, instruction=prompt)
         ids = torch.tensor([assembled.input_ids], device=self.device)
         torch.manual_seed(seed)
         out = self.model.generate(input_ids=ids, attention_mask=torch.ones_like(ids),
                                   **{k: v.to(self.device) for k, v in pixels.items()},
-                                  max_new_tokens=max_new_tokens, do_sample=False)
+                                  max_new_tokens=max_new_tokens, do_sample=sample,
+                                  **({"temperature": 0.8, "top_p": 0.95} if sample else {}))
         return self.tokenizer.decode(out[0, ids.shape[1]:], skip_special_tokens=True)
 

@@ -295,3 +295,39 @@ def test_window_plan_covers_every_frame_once_beyond_the_overlaps():
         for (_a0, b0), (a1, _b1) in pairwise(plan):
             assert b0 - a1 == 2
         assert all(b - a <= 6 for a, b in plan)
+
+
+# ---------------------------------------------------------------- global anchor (§3.4)
+
+
+def test_anchor_from_a_random_vlm_falls_back_with_a_warning(checkpoints, tmp_path):
+    """A random model's answer is noise: the style is the embedded one, never a crash;
+    the model saw keyframes from over the whole timeline with their record-time clocks."""
+    from bridge.style import STYLES
+
+    path = tmp_path / "anchor.mp4"
+    encode_scenes(path, [SceneSpec(3.0, background=(20, 20, 90)),
+                         SceneSpec(3.0, background=(220, 60, 30))], width=160, height=90,
+                  rate=Fraction(12), audio=False)
+    shots = (Clip("a", "video", 0.0, 3.0, path, 0.0), Clip("b", "video", 3.0, 6.0, path, 3.0))
+    edit = Edit(name="anchor", source_path=tmp_path / "a.otio", rate=Fraction(12),
+                drop_frame=False, start_timecode="00:00:00:00", start_frame=0,
+                duration_frames=72, shots=shots)
+    backbone = Backbone.load(str(checkpoints["video_llama_3"]))
+    prompts = []
+    real = backbone.describe
+
+    def recording(frames_, prompt, **kw):
+        prompts.append((len(frames_), kw.get("times_s"), kw.get("sample")))
+        return real(frames_, prompt, max_new_tokens=12, **{k: v for k, v in kw.items()
+                                                            if k != "max_new_tokens"})
+
+    backbone.describe = recording
+    fallback = STYLES["lofi"]
+    style, warnings = vlm_mod.vlm_anchor(backbone, edit, fallback, keyframes=3, retries=1,
+                                         frame_side=96)
+    assert style == fallback
+    assert len(warnings) == 1 and "'lofi'" in warnings[0]
+    # evenly spaced (0, 2, 5), the middle one moved into the second shot
+    assert prompts[0] == (3, [0.0, 3.0, 5.0], False)
+    assert prompts[1][2] is True  # the retry samples instead of repeating the greedy answer
