@@ -12,7 +12,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from bridge.config import ScoreOptions
+from bridge.config import CUT_DETECTORS, ScoreOptions
 from bridge.errors import BridgeError
 from bridge.shell import add_backend_arguments, backend_option_changes, progress_bars
 
@@ -30,6 +30,8 @@ def _options(args: argparse.Namespace) -> ScoreOptions:
             changes[name] = value
     if getattr(args, "no_detect", False):
         changes["detect_cuts"] = False
+    if getattr(args, "cuts", None):
+        changes["cut_detector"] = args.cuts
     changes.update(backend_option_changes(args))
     return ScoreOptions().with_(**changes).validated()
 
@@ -40,7 +42,12 @@ def cmd_analyze(args: argparse.Namespace) -> int:
 
     edit = read_edit(args.timeline)
     with progress_bars(not args.quiet) as progress:
-        cuts = find_cuts(edit, detect_inside=not args.no_detect, progress=progress)
+        if args.cuts == "transnet" and not args.no_detect:
+            from bridge.cuts_transnet import find_cuts_transnet
+
+            cuts = find_cuts_transnet(edit, progress=progress)
+        else:
+            cuts = find_cuts(edit, detect_inside=not args.no_detect, progress=progress)
     summary = {
         "timeline": str(edit.source_path),
         "name": edit.name,
@@ -61,7 +68,8 @@ def cmd_analyze(args: argparse.Namespace) -> int:
             for s in edit.shots
         ],
         "cuts": [
-            {"time_s": round(c.time_s, 6), "kind": c.kind, "strength": round(c.strength, 3)}
+            {"time_s": round(c.time_s, 6), "kind": c.kind, "strength": round(c.strength, 3),
+             "transition": c.transition}
             for c in cuts
         ],
         "warnings": list(edit.warnings),
@@ -69,7 +77,8 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     print(f"{edit.name}: {edit.duration_s:.2f} s at {float(edit.rate):.3f} fps "
           f"(start {edit.start_timecode}), {len(edit.shots)} shots, {len(cuts)} cuts")
     for cut in cuts:
-        print(f"  cut {cut.time_s:9.3f} s  {cut.kind:<8} strength {cut.strength:.2f}")
+        through = f"  ({cut.transition})" if cut.transition else ""
+        print(f"  cut {cut.time_s:9.3f} s  {cut.kind:<8} strength {cut.strength:.2f}{through}")
     for warning in edit.warnings:
         print(f"  warning: {warning}")
     if args.json:
@@ -153,6 +162,12 @@ def cmd_backends(args: argparse.Namespace) -> int:
 # ---------------------------------------------------------------- parser
 
 
+def add_cuts_argument(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--cuts", choices=CUT_DETECTORS,
+                   help="detector for cuts inside shots: signal (colour histograms, default) "
+                        "or transnet (TransNetV2; needs the neural extra)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="scorebridge",
@@ -171,11 +186,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("timeline", help=".otio .otioz .otiod .xml .fcpxml .edl")
     p.add_argument("--json", metavar="FILE", help="also write the summary as JSON")
     p.add_argument("--no-detect", action="store_true", help="edit points only; no detection")
+    add_cuts_argument(p)
 
     def add_analysis_options(p: argparse.ArgumentParser, *, music: bool) -> None:
         p.add_argument("--style", help="style preset (default: chosen from the affect curve)")
         p.add_argument("--markers", help="sections | peaks | every:N (default sections)")
         p.add_argument("--no-detect", action="store_true", help="edit points only; no detection")
+        add_cuts_argument(p)
         add_backend_arguments(p, music=music)
 
     p = add("affect", cmd_affect, "estimate the affect curve; write CSV, JSON, PNG and marked OTIO")

@@ -11,6 +11,7 @@ from bridge.errors import InvalidOptionError
 
 MARKER_DENSITIES = ("sections", "peaks")  # plus "every:N" (seconds)
 BACKEND_KINDS = ("affect", "music")
+CUT_DETECTORS = ("signal", "transnet")  # bridge.cuts, bridge.cuts_transnet
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,7 @@ class ScoreOptions:
     analysis_rate_hz: float = 2.0  # picture samples per second for affect
     affect_hop_s: float = 1.0
     detect_cuts: bool = True  # also find cuts inside long shots
+    cut_detector: str = "signal"  # what finds them: one of CUT_DETECTORS
     report: bool = False
 
     def __post_init__(self) -> None:
@@ -61,6 +63,8 @@ class ScoreOptions:
                 ok = False
             if not ok:
                 raise bad("markers", f"{self.markers!r}: use sections, peaks or every:N")
+        if self.cut_detector not in CUT_DETECTORS:
+            raise bad("cut_detector", f"{self.cut_detector!r}: use {' or '.join(CUT_DETECTORS)}")
         if self.soundfont is not None and not Path(self.soundfont).is_file():
             raise bad("soundfont", f"no SoundFont file at {self.soundfont}")
         for key, value in self.backend_options.items():

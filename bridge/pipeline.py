@@ -15,7 +15,7 @@ from bridge.affect.markers import affect_markers
 from bridge.affect.outputs import plot_affect_png, write_affect_csv, write_affect_json
 from bridge.config import ScoreOptions
 from bridge.cuts import find_cuts
-from bridge.errors import InvalidOptionError
+from bridge.errors import BackendUnavailableError, InvalidOptionError
 from bridge.music import MusicRequest, music_backends
 from bridge.outputs import StagedOutputs, staged_outputs
 from bridge.picture import observe_picture, problems
@@ -42,6 +42,12 @@ def analyze_timeline(
     """Read a timeline and estimate its cuts, affect curve, style and markers."""
     options = options.validated()
     backend_options(options)  # a misspelt option fails before any media is read
+    if options.cut_detector == "transnet" and options.detect_cuts:
+        from bridge.cuts_transnet import transnet_missing
+
+        if reason := transnet_missing():
+            raise BackendUnavailableError(f"the transnet cut detector needs {reason}",
+                                          field="cut_detector")
     progress("timeline", 0.0, f"reading {Path(timeline).name}")
     edit = read_edit(timeline)
     progress("timeline", 1.0, f"{len(edit.shots)} shots, {edit.duration_s:.1f} s")
@@ -51,14 +57,18 @@ def analyze_timeline(
     picture = observe_picture(
         edit, rate_hz=options.analysis_rate_hz, progress=progress, cancel=cancel
     )
-    cuts = find_cuts(
-        edit, detect_inside=options.detect_cuts, picture=picture, progress=progress, cancel=cancel
-    )
+    if options.cut_detector == "transnet" and options.detect_cuts:
+        from bridge.cuts_transnet import find_cuts_transnet
+
+        cuts = find_cuts_transnet(edit, progress=progress, cancel=cancel)
+    else:
+        cuts = find_cuts(edit, detect_inside=options.detect_cuts, picture=picture,
+                         progress=progress, cancel=cancel)
+    estimator = estimators.create(options.affect_backend, **backend_options(options)["affect"])
     curve, hint_warnings = estimate_affect(
         edit,
         cuts,
-        backend=options.affect_backend,
-        backend_options=backend_options(options)["affect"],
+        estimator=estimator,
         hop_s=options.affect_hop_s,
         rate_hz=options.analysis_rate_hz,
         picture=picture,
@@ -67,6 +77,12 @@ def analyze_timeline(
     )
     progress("style", 0.0, "choosing the global style")
     style = choose_style(curve, name=options.style)
+    anchor = getattr(estimator, "anchor", None)
+    if options.style is None and anchor is not None:
+        # a VLM estimator describes the music itself (§3.4); the preset chosen from the
+        # curve is its fallback
+        style, anchor_warnings = anchor(edit, style, cancel=cancel)
+        hint_warnings = [*hint_warnings, *anchor_warnings]
     markers = affect_markers(curve, density=options.markers, cuts=cuts)
     progress("style", 1.0, style.name)
     return Analysis(

@@ -21,6 +21,7 @@ from bridge.affect.outputs import (
     write_affect_csv,
     write_affect_json,
 )
+from bridge.affect.vlm import VLM_OPTIONS, VlmEstimator, vlm_unavailable
 from bridge.errors import InvalidOptionError
 from bridge.picture import ShotPicture, readable
 from bridge.progress import NEVER_CANCELLED, CancelToken, ProgressFn, no_progress
@@ -31,6 +32,7 @@ __all__ = [
     "MOODS",
     "AffectEstimator",
     "HeuristicEstimator",
+    "VlmEstimator",
     "affect_markers",
     "apply_hints",
     "estimate_affect",
@@ -61,21 +63,26 @@ estimators: Registry[AffectEstimator] = Registry(
     "affect estimator", entry_point_group="scorebridge.affect_backends"
 )
 estimators.register("heuristic")(HeuristicEstimator)
+# torch and transformers are imported only when a VlmEstimator is built
+estimators.register("vlm", check=vlm_unavailable, options=VLM_OPTIONS)(VlmEstimator)
 
 
 def estimate_affect(edit: Edit, cuts: tuple[Cut, ...], *, backend: str = "heuristic",
-                    backend_options: Mapping[str, str] | None = None, hop_s: float = 1.0,
+                    backend_options: Mapping[str, str] | None = None,
+                    estimator: AffectEstimator | None = None, hop_s: float = 1.0,
                     rate_hz: float = 2.0,
                     picture: Sequence[ShotPicture] | None = None,
                     progress: ProgressFn = no_progress,
                     cancel: CancelToken = NEVER_CANCELLED) -> tuple[AffectCurve, list[str]]:
-    """Run the named estimator, then apply the editors' hints from ``edit.markers``."""
+    """Run the named estimator (or ``estimator``, already built from the registry), then
+    apply the editors' hints from ``edit.markers``."""
     if not 0 < hop_s <= 10:
         raise InvalidOptionError(f"hop_s {hop_s} is outside (0, 10] s", field="affect_hop_s")
     if not 0 < rate_hz <= 30:
         raise InvalidOptionError(f"rate_hz {rate_hz} is outside (0, 30]",
                                  field="analysis_rate_hz")
-    estimator = estimators.create(backend, **(backend_options or {}))
+    if estimator is None:
+        estimator = estimators.create(backend, **(backend_options or {}))
     curve = estimator.estimate(edit, cuts, hop_s=hop_s, rate_hz=rate_hz, picture=picture,
                                progress=progress, cancel=cancel)
     warnings = [f"affect: no picture for clip {s.name!r} (media missing); its affect is "

@@ -32,8 +32,10 @@ from __future__ import annotations
 
 import importlib.util
 import math
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -46,6 +48,7 @@ from bridge.errors import (
 )
 from bridge.picture import ShotPicture, media_range, readable
 from bridge.progress import NEVER_CANCELLED, CancelToken, ProgressFn, no_progress
+from bridge.registry import OptionSpec, parse_bool, parse_path
 from bridge.types import AffectCurve, Clip, Cut, Edit, Style
 
 INSTALL_HINT = "pip install 'scorebridge[neural]'"
@@ -60,6 +63,73 @@ def neural_missing() -> str:
     missing = [m for m in ("torch", "transformers", "safetensors")
                if importlib.util.find_spec(m) is None]
     return f"{', '.join(missing)} not installed ({INSTALL_HINT})" if missing else ""
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise ValueError("must be a whole number >= 1")
+    return value
+
+
+def _overlap(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise ValueError("must be a whole number >= 0")
+    return value
+
+
+def _device(text: str) -> str:
+    if not re.fullmatch(r"cpu|cuda(:\d+)?|mps", text.strip()):
+        raise ValueError("use cpu, cuda, cuda:N or mps")
+    return text.strip()
+
+
+def _dtype(text: str) -> str:
+    if text not in ("auto", "float32", "float16", "bfloat16"):
+        raise ValueError("use auto, float32, float16 or bfloat16")
+    return text
+
+
+VLM_OPTIONS = (
+    OptionSpec("vlm", "model folder or hub id (video_llama_3 or smolvlm family), e.g. "
+               "lkhl/VideoLLaMA3-2B-Image-HF", ""),
+    OptionSpec("probe", "folder of a probe trained with `scorebridge train-probe`", None,
+               parse_path),
+    OptionSpec("window", "frames per window (1 Hz: seconds)", DEFAULT_WINDOW, _positive_int),
+    OptionSpec("overlap", "frames a window shares with the previous one", DEFAULT_OVERLAP,
+               _overlap),
+    OptionSpec("frame_side", "decode width in px before the model's own resize",
+               DEFAULT_FRAME_SIDE, _positive_int),
+    OptionSpec("device", "cpu, cuda, cuda:N or mps", "cpu", _device),
+    OptionSpec("dtype", "auto, float32, float16 or bfloat16", "auto", _dtype),
+    OptionSpec("anchor", "also take the global style from the VLM (unless --style names one)",
+               True, parse_bool),
+)
+
+
+def _hub_id(source: str) -> bool:
+    """"owner/name" that is not a local path: fetched (and cached) by transformers."""
+    return re.fullmatch(r"[\w.-]+/[\w.-]+", source) is not None \
+        and not source.startswith(".") and not Path(source).exists()
+
+
+def vlm_unavailable(vlm: str = "", probe: Path | None = None, **_: object) -> str:
+    """Why the "vlm" estimator cannot run with these options, or "" (the registry check)."""
+    reason = neural_missing()
+    if reason:
+        return reason
+    if not vlm:
+        return "needs --backend-opt vlm=PATH (a model folder or hub id)"
+    if not _hub_id(vlm) and not Path(vlm).expanduser().is_dir():
+        return f"no model folder at {vlm}"
+    if probe is None:
+        return "needs --backend-opt probe=PATH (train one with `scorebridge train-probe`)"
+    probe = Path(probe).expanduser()
+    for name in ("probe.safetensors", "probe.json"):
+        if not (probe / name).is_file():
+            return f"no {name} in probe folder {probe}"
+    return ""
 
 
 def require_neural() -> None:
@@ -239,13 +309,14 @@ def vlm_anchor(backbone, edit: Edit, fallback: Style, *, keyframes: int = 8,
 
 
 class VlmEstimator:
-    """The affect estimator "vlm": a frozen VLM backbone plus a trained probe."""
+    """Frozen vision-language model + trained probe (NarraScore §3.3); needs weights."""
 
     name = "vlm"
 
-    def __init__(self, vlm: str = "", probe: str = "", *, window: int = DEFAULT_WINDOW,
-                 overlap: int = DEFAULT_OVERLAP, frame_side: int = DEFAULT_FRAME_SIDE,
-                 device: str = "cpu", dtype: str = "auto") -> None:
+    def __init__(self, vlm: str = "", probe: str | Path | None = None, *,
+                 window: int = DEFAULT_WINDOW, overlap: int = DEFAULT_OVERLAP,
+                 frame_side: int = DEFAULT_FRAME_SIDE, device: str = "cpu",
+                 dtype: str = "auto", anchor: bool = True) -> None:
         require_neural()
         if not vlm:
             raise InvalidOptionError("the VLM sensor needs a model: --backend-opt vlm=PATH "
@@ -273,10 +344,14 @@ class VlmEstimator:
                 f"version uses {INSTRUCTION_VERSION}; retrain it", path=probe, field="probe")
         self.window, self.overlap = int(window), int(overlap)
         self.frame_side = int(frame_side)
+        self.use_anchor = anchor
 
     def anchor(self, edit: Edit, fallback: Style, *,
                cancel: CancelToken = NEVER_CANCELLED) -> tuple[Style, list[str]]:
-        """The global semantic anchor from the same backbone (see ``vlm_anchor``)."""
+        """The global semantic anchor from the same backbone (see ``vlm_anchor``);
+        ``fallback`` unchanged when the "anchor" option is off."""
+        if not self.use_anchor:
+            return fallback, []
         return vlm_anchor(self.backbone, edit, fallback, frame_side=self.frame_side,
                           cancel=cancel)
 
