@@ -93,7 +93,7 @@ def _dtype(text: str) -> str:
 
 VLM_OPTIONS = (
     OptionSpec("vlm", "model folder or hub id (video_llama_3 or smolvlm family), e.g. "
-               "lkhl/VideoLLaMA3-2B-Image-HF", ""),
+               "lkhl/VideoLLaMA3-2B-Image-HF"),
     OptionSpec("probe", "folder of a probe trained with `scorebridge train-probe`", None,
                parse_path),
     OptionSpec("window", "frames per window (1 Hz: seconds)", DEFAULT_WINDOW, _positive_int),
@@ -114,7 +114,7 @@ def _hub_id(source: str) -> bool:
         and not source.startswith(".") and not Path(source).exists()
 
 
-def vlm_unavailable(vlm: str = "", probe: Path | None = None, **_: object) -> str:
+def vlm_unavailable(vlm: str | None = None, probe: Path | None = None, **_: object) -> str:
     """Why the "vlm" estimator cannot run with these options, or "" (the registry check)."""
     reason = neural_missing()
     if reason:
@@ -313,7 +313,7 @@ class VlmEstimator:
 
     name = "vlm"
 
-    def __init__(self, vlm: str = "", probe: str | Path | None = None, *,
+    def __init__(self, vlm: str | None = None, probe: str | Path | None = None, *,
                  window: int = DEFAULT_WINDOW, overlap: int = DEFAULT_OVERLAP,
                  frame_side: int = DEFAULT_FRAME_SIDE, device: str = "cpu",
                  dtype: str = "auto", anchor: bool = True) -> None:

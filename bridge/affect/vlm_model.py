@@ -9,8 +9,11 @@ torchvision); the interleaved prompt is built by ``vlm_input.assemble``.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from itertools import pairwise
 from typing import Any
 
 import numpy as np
@@ -62,6 +65,7 @@ class Backbone:
         self.layer = layer
         self.source = source
         self.largest_batch_tokens = 0  # longest sequence passed to the model so far
+        self.image_workers = min(8, os.cpu_count() or 1)
         n_layers = model.config.text_config.num_hidden_layers
         if not -(n_layers + 1) <= layer <= n_layers:
             raise BackendUnavailableError(
@@ -101,8 +105,8 @@ class Backbone:
 
     # ------------------------------------------------------------ inputs
 
-    def _pixels(self, images: Sequence[Image.Image]) -> tuple[dict[str, torch.Tensor],
-                                                               list[int]]:
+    def _pixels_serial(self, images: Sequence[Image.Image]) -> tuple[
+            dict[str, torch.Tensor], list[int]]:
         """Image-processor tensors and the number of image tokens of each frame."""
         if self.layout.model_type == "video_llama_3":
             out = self.image_processor(images=list(images), return_tensors="pt")
@@ -119,6 +123,30 @@ class Backbone:
         return {"pixel_values": pixels.reshape(1, -1, *pixels.shape[-3:]),
                 "pixel_attention_mask": mask.reshape(1, -1, *mask.shape[-2:])}, \
             [per_image] * len(images)
+
+    def _pixels(self, images: Sequence[Image.Image]) -> tuple[dict[str, torch.Tensor],
+                                                               list[int]]:
+        """``_pixels_serial`` over up to ``image_workers`` contiguous slices at once.
+
+        The image processors resize and normalise frame by frame on the host, and on a GPU
+        that is most of the pipeline's time; PIL and NumPy release the GIL for that work,
+        so threads help. Every frame is processed on its own in either case, so the
+        result is the same; the pieces are joined along the frame (or patch) axis.
+        """
+        workers = min(self.image_workers, len(images))
+        if workers <= 1:
+            return self._pixels_serial(images)
+        bounds = [round(k * len(images) / workers) for k in range(workers + 1)]
+        with ThreadPoolExecutor(workers) as pool:
+            parts = list(pool.map(self._pixels_serial,
+                                  [images[a:b] for a, b in pairwise(bounds)]))
+        counts = [n for _, part_counts in parts for n in part_counts]
+        # video_llama_3: patches are rows; smolvlm: frames are dim 1 of (1, T, ...)
+        axis = 0 if self.layout.model_type == "video_llama_3" else 1
+        merged = {key: torch.cat([p[key] for p, _ in parts],
+                                 dim=axis if parts[0][0][key].dim() > 1 else 0)
+                  for key in parts[0][0]}
+        return merged, counts
 
     def batch(self, frames: Sequence[np.ndarray], times_s: Sequence[float],
               *, instruction: str = INSTRUCTION) -> Batch:

@@ -112,6 +112,23 @@ def test_pooled_states_are_the_chosen_layers_mean_over_each_frame_span(backbones
     assert not torch.allclose(pooled[0], pooled[1])
 
 
+@pytest.mark.parametrize("family", FAMILIES)
+def test_image_processing_in_threads_gives_the_serial_result(backbones, family):
+    from PIL import Image
+
+    backbone = backbones[family]
+    images = [Image.fromarray(f) for f in frames(5, seed=9)]
+    serial, serial_counts = backbone._pixels_serial(images)
+    backbone.image_workers = 3
+    try:
+        threaded, counts = backbone._pixels(images)
+    finally:
+        backbone.image_workers = 1
+    assert counts == serial_counts and set(threaded) == set(serial)
+    for key in serial:
+        assert torch.equal(threaded[key], serial[key]), key
+
+
 # ---------------------------------------------------------------- probe (eq. 3-4)
 
 
