@@ -138,6 +138,12 @@ def require_neural() -> None:
         raise BackendUnavailableError(f"the VLM sensor needs {reason}")
 
 
+def clock_s(time_s: float, hop_s: float) -> float:
+    """The clock a frame is labelled with: the start of its hop ("Time: 12 s" is the
+    second from 12 to 13), the same rule when training and when sensing."""
+    return math.floor(time_s / hop_s + 1e-6) * hop_s
+
+
 # ---------------------------------------------------------------- windows
 
 
@@ -378,8 +384,7 @@ class VlmEstimator:
                 if f is None:  # keep the window's positions; the hop is marked unknown
                     undecodable.add(a + i)
                     frames[i] = fallback
-            # the clock is the hop's start in record time: "Time: 12 s" is second 12
-            return frames, [h.hop * hop_s for h in hops[a:b]]
+            return frames, [clock_s(h.record_s, hop_s) for h in hops[a:b]]
 
         progress(STAGE, 0.0, f"VLM sensor: {len(hops)} frames")
         va = windowed(self.predict, load, len(hops), window=self.window,

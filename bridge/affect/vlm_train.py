@@ -32,6 +32,7 @@ from bridge.affect.vlm import (
     DEFAULT_OVERLAP,
     DEFAULT_WINDOW,
     HopFrame,
+    clock_s,
     decode_hops,
     windowed,
 )
@@ -116,7 +117,7 @@ def video_states(backbone: Backbone, video: VideoTargets, *, window: int, overla
         if any(f is None for f in frames):
             raise MissingMediaError("cannot decode frames for the annotated times",
                                     path=video.path)
-        return frames, [h.record_s for h in hops[a:b]]  # type: ignore[misc]
+        return frames, [clock_s(h.record_s, spacing) for h in hops[a:b]]  # type: ignore[misc]
 
     def encode(frames: list[np.ndarray], times: list[float]) -> np.ndarray:
         return backbone.pooled_states(frames, times).numpy()
