@@ -112,3 +112,27 @@ def test_find_cuts_transnet_inside_a_long_shot(tmp_path):
     assert [(c.time_s, c.kind) for c in cuts] == [(3.0, "edit"), (6.0, "detected")]
     assert cuts[1].transition is None and 0.5 < cuts[1].strength <= 1.0
     assert stages[-1] == 1.0
+
+
+def test_cli_analyze_with_cuts_transnet(tmp_path, capsys):
+    """`scorebridge analyze --cuts transnet` on an OTIO timeline: one 6 s shot whose media
+    changes scene at 3 s, and the signal detector run beside it on the same file."""
+    from fractions import Fraction
+
+    from bridge.cli import main
+    from bridge.media.synth import SceneSpec, encode_scenes
+    from bridge.timeline import ShotSpec, write_timeline
+
+    media = tmp_path / "two.mp4"
+    encode_scenes(media, [SceneSpec(3.0, background=(30, 40, 160), shapes=3, speed_px_s=60),
+                          SceneSpec(3.0, background=(200, 190, 40), shapes=3, speed_px_s=60)],
+                  width=160, height=96, rate=Fraction(24), audio=False)
+    timeline = write_timeline(tmp_path / "two.otio", name="two", rate=Fraction(24),
+                              shots=[ShotSpec(media, frames=144, name="long take")])
+    for detector in ("transnet", "signal"):
+        out = tmp_path / f"{detector}.json"
+        assert main(["-q", "analyze", str(timeline), "--cuts", detector, "--json",
+                     str(out)]) == 0
+        cuts = json.loads(out.read_text())["cuts"]
+        assert [(c["time_s"], c["kind"], c["transition"]) for c in cuts] == [
+            (3.0, "detected", None)], detector
