@@ -33,6 +33,7 @@ from __future__ import annotations
 import importlib.util
 import math
 import re
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -313,6 +314,26 @@ def vlm_anchor(backbone, edit: Edit, fallback: Style, *, keyframes: int = 8,
 
 # ---------------------------------------------------------------- the estimator
 
+_last_backbone: tuple[tuple, object] | None = None
+_backbone_lock = threading.Lock()
+
+
+def loaded_backbone(vlm: str, **settings):
+    """``Backbone.load``, keeping the last one: the bridge runs one job after another, and
+    loading a 2B model takes longer than sensing a short timeline. One model at most stays
+    in memory; asking for another replaces it."""
+    global _last_backbone
+    from bridge.affect.vlm_model import Backbone
+
+    key = (str(Path(vlm).expanduser().resolve()) if Path(vlm).expanduser().exists() else vlm,
+           *sorted(settings.items()))
+    with _backbone_lock:
+        if _last_backbone is None or _last_backbone[0] != key:
+            _last_backbone = None  # let the old model go before the new one loads
+            _last_backbone = (key, Backbone.load(vlm, **settings))
+        return _last_backbone[1]
+
+
 
 class VlmEstimator:
     """Frozen vision-language model + trained probe (NarraScore §3.3); needs weights."""
@@ -332,13 +353,12 @@ class VlmEstimator:
                                      "--backend-opt probe=PATH", field="probe")
         window_plan(1, window=int(window), overlap=int(overlap))  # validates
         from bridge.affect.vlm_input import INSTRUCTION_VERSION
-        from bridge.affect.vlm_model import Backbone
         from bridge.affect.vlm_probe import load_probe
 
         self.probe = load_probe(probe)
         config = self.probe.config
-        self.backbone = Backbone.load(vlm, layer=config.layer, frame_side=int(frame_side),
-                                      dtype=dtype, device=device)
+        self.backbone = loaded_backbone(vlm, layer=config.layer, frame_side=int(frame_side),
+                                        dtype=dtype, device=device)
         if config.in_dim != self.backbone.hidden_size:
             raise InvalidOptionError(
                 f"probe expects {config.in_dim}-wide states but {vlm} gives "

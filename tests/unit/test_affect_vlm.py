@@ -252,7 +252,8 @@ def test_cancel_is_checked_per_window():
 # ---------------------------------------------------------------- the estimator end to end
 
 
-def test_estimator_reads_only_timeline_picture_and_marks_gaps_unknown(checkpoints, tmp_path):
+def test_estimator_reads_only_timeline_picture_and_marks_gaps_unknown(checkpoints, tmp_path,
+                                                                      monkeypatch):
     """A 2-shot timeline with a 3 s gap: 1 Hz frames from the shots, none from the gap."""
     path = tmp_path / "reel.mp4"
     encode_scenes(path, [SceneSpec(4.0, background=(20, 20, 90)),
@@ -270,7 +271,9 @@ def test_estimator_reads_only_timeline_picture_and_marks_gaps_unknown(checkpoint
     estimator = vlm_mod.VlmEstimator(vlm=str(checkpoints["smolvlm"]), probe=str(probe_dir),
                                      window=4, overlap=1, frame_side=96)
     seen = []
-    estimator.backbone.pooled_states = _recording(estimator.backbone.pooled_states, seen)
+    # the backbone is shared with later jobs (loaded_backbone): patch it for this test only
+    monkeypatch.setattr(estimator.backbone, "pooled_states",
+                        _recording(estimator.backbone.pooled_states, seen))
     stages = []
     curve = estimator.estimate(edit, (), hop_s=1.0,
                                progress=lambda s, f, m="": stages.append((s, f)))
@@ -303,6 +306,16 @@ def test_estimator_names_what_is_missing(tmp_path, checkpoints):
         vlm_mod.VlmEstimator(vlm=str(checkpoints["smolvlm"]), probe=str(tmp_path / "p"))
     with pytest.raises(BridgeError, match="cannot load a model config"):
         vlm_mod.VlmEstimator(vlm=str(tmp_path / "nowhere"), probe=str(tmp_path / "p"))
+
+
+def test_the_last_backbone_is_reused_for_the_next_job(checkpoints, tmp_path):
+    save_probe(AffectProbe(ProbeConfig(in_dim=32, hidden=8)), tmp_path / "p")
+    model = str(checkpoints["smolvlm"])
+    first = vlm_mod.VlmEstimator(vlm=model, probe=str(tmp_path / "p"), frame_side=96)
+    again = vlm_mod.VlmEstimator(vlm=model, probe=str(tmp_path / "p"), frame_side=96)
+    other = vlm_mod.VlmEstimator(vlm=model, probe=str(tmp_path / "p"), frame_side=128)
+    assert again.backbone is first.backbone
+    assert other.backbone is not first.backbone
 
 
 def test_window_plan_covers_every_frame_once_beyond_the_overlaps():
