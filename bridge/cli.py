@@ -68,8 +68,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
             for s in edit.shots
         ],
         "cuts": [
-            {"time_s": round(c.time_s, 6), "kind": c.kind, "strength": round(c.strength, 3),
-             "transition": c.transition}
+            {"time_s": round(c.time_s, 6), "kind": c.kind, "strength": round(c.strength, 3)}
             for c in cuts
         ],
         "warnings": list(edit.warnings),
@@ -77,8 +76,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     print(f"{edit.name}: {edit.duration_s:.2f} s at {float(edit.rate):.3f} fps "
           f"(start {edit.start_timecode}), {len(edit.shots)} shots, {len(cuts)} cuts")
     for cut in cuts:
-        through = f"  ({cut.transition})" if cut.transition else ""
-        print(f"  cut {cut.time_s:9.3f} s  {cut.kind:<8} strength {cut.strength:.2f}{through}")
+        print(f"  cut {cut.time_s:9.3f} s  {cut.kind:<8} strength {cut.strength:.2f}")
     for warning in edit.warnings:
         print(f"  warning: {warning}")
     if args.json:

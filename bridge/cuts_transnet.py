@@ -15,9 +15,10 @@ transition reported with its start and end, kind "fade" when the picture passes 
 black inside it, else "dissolve", and its cut time at the centre (as the timeline reader
 places a dissolve's cut).
 
-Issue 9's shared representation of gradual transitions was not on the branch when this
-was written: ``Boundary`` carries kind/start/end here, and ``as_cut`` turns one into
-the pipeline's ``Cut`` with ``transition`` set to "fade" or "dissolve".
+Cuts come out in the representation issue 9 gave the signal detector: a hard cut is kind
+"detected" with the head's probability as strength; a gradual transition is kind "fade" or
+"dissolve" with ``start_s`` (first changed frame) and ``end_s`` (first frame of the new
+picture), ``time_s`` its middle and strength 0 (a soft boundary, never a hit).
 
 Only this module (with the VLM modules) imports torch, and only inside functions.
 """
@@ -63,11 +64,20 @@ class Boundary:
     end_s: float  # end of its last frame
     strength: float  # the single-frame head's peak probability
 
-    def as_cut(self, clip: Clip | None = None) -> Cut:
-        """The pipeline's Cut, in record time when ``clip`` is given."""
-        t = record_time(clip, self.time_s) if clip is not None else self.time_s
-        return Cut(time_s=t, kind="detected", strength=round(self.strength, 6),
-                   transition=None if self.kind == "cut" else self.kind)
+    def as_cut(self, clip: Clip | None = None, *, rate: float | None = None) -> Cut:
+        """The pipeline's Cut: in record time when ``clip`` is given, each time moved to
+        the start of the timeline frame that first shows it when ``rate`` is given."""
+
+        def place(media_s: float) -> float:
+            t = record_time(clip, media_s) if clip is not None else media_s
+            return math.ceil(t * rate - 1e-6) / rate if rate else t
+
+        if self.kind == "cut":
+            return Cut(time_s=place(self.time_s), kind="detected",
+                       strength=round(self.strength, 6))
+        start, end = sorted((place(self.start_s), place(self.end_s)))
+        return Cut(time_s=0.5 * (start + end), kind=self.kind, strength=0.0,
+                   start_s=start, end_s=end)
 
 
 def transnet_missing() -> str:
@@ -218,8 +228,8 @@ def find_cuts_transnet(edit: Edit, *, min_shot_s: float = 1.0, threshold: float 
                        progress: ProgressFn = no_progress,
                        cancel: CancelToken = NEVER_CANCELLED) -> tuple[Cut, ...]:
     """Like ``bridge.cuts.find_cuts``: the edit points, plus TransNetV2's boundaries inside
-    shots longer than ``2 * min_shot_s`` (gradual ones with their kind in ``transition``);
-    a detected cut closer than ``min_shot_s`` to another cut is dropped."""
+    shots longer than ``2 * min_shot_s``; a detected cut or transition closer than
+    ``min_shot_s`` to one already kept (edit points first, then by strength) is dropped."""
     from bridge.cuts import edit_cuts
 
     _load_model()  # fail before any decoding when the detector cannot run
@@ -234,10 +244,9 @@ def find_cuts_transnet(edit: Edit, *, min_shot_s: float = 1.0, threshold: float 
         assert shot.media_path is not None
         for boundary in detect_file(shot.media_path, start_s=lo, end_s=hi,
                                     threshold=threshold, cancel=cancel):
-            cut = boundary.as_cut(shot)
-            t = math.ceil(cut.time_s * float(edit.rate) - 1e-6) / float(edit.rate)
-            if shot.record_start_s < t < shot.record_end_s:
-                found.append(Cut(t, cut.kind, cut.strength, cut.transition))
+            cut = boundary.as_cut(shot, rate=float(edit.rate))
+            if shot.record_start_s < cut.time_s < shot.record_end_s:
+                found.append(cut)
         progress("cuts", (k + 1) / len(todo), f"analysed {shot.name}")
     for cut in sorted(found, key=lambda c: -c.strength):
         if all(abs(cut.time_s - c.time_s) >= min_shot_s for c in cuts):

@@ -20,7 +20,8 @@ from typing import Any, Literal
 import numpy as np
 
 ClipKind = Literal["video", "audio"]
-CutKind = Literal["edit", "detected"]
+CutKind = Literal["edit", "detected", "fade", "dissolve"]
+GRADUAL_KINDS = ("fade", "dissolve")  # transitions found in the picture: soft, never hits
 
 
 def samples_for(duration_s: float | Fraction, sr: int) -> int:
@@ -117,12 +118,23 @@ class Edit:
 
 @dataclass(frozen=True)
 class Cut:
-    """A picture change: an edit point from the timeline, or one detected in a long shot."""
+    """A picture change: an edit point from the timeline, a cut detected in a long shot, or
+    a gradual transition (fade to/from black or white, dissolve) found in the picture.
+
+    A gradual one spans ``start_s``..``end_s`` (first changed frame .. first frame of the new
+    picture) and ``time_s`` is its middle; it is a soft boundary, never a hard cut.
+    """
 
     time_s: float
     kind: CutKind
     strength: float = 1.0  # 0..1; edit points 1, detected cuts their histogram distance
     transition: str | None = None  # e.g. "SMPTE_Dissolve" when the cut sits inside one
+    start_s: float | None = None  # gradual transitions only
+    end_s: float | None = None
+
+    @property
+    def is_gradual(self) -> bool:
+        return self.kind in GRADUAL_KINDS
 
 
 # ---------------------------------------------------------------- media

@@ -76,7 +76,7 @@ def test_transnet_cut_f1_beside_the_signal_detector(runs, record_property, capsy
 
 
 def test_gradual_transitions_have_a_kind_and_an_extent(runs):
-    _, truth, _, neural = runs["psd__testvideo.mp4"]
+    edit, truth, _, neural = runs["psd__testvideo.mp4"]
     gradual = [b for b in neural if b.kind != "cut"]
     assert {b.kind for b in gradual} == {"fade", "dissolve"}
     for b in gradual:
@@ -87,6 +87,14 @@ def test_gradual_transitions_have_a_kind_and_an_extent(runs):
     assert any(b.start_s <= 545 / 29.97 <= b.end_s for b in dissolve)
     # the listed cut at frame 394 is where a fade in from black starts
     assert any(b.kind == "fade" and abs(b.start_s - truth[2]) <= 1 / 29.97 for b in gradual)
+    # as the pipeline's Cut (issue 9's representation): soft, spanning whole frames
+    rate = float(edit.rate)
+    for b in gradual:
+        cut = b.as_cut(edit.shots[0], rate=rate)
+        assert cut.kind == b.kind and cut.is_gradual and cut.strength == 0.0
+        assert cut.start_s < cut.time_s < cut.end_s
+        for t in (cut.start_s, cut.end_s):
+            assert abs(t * rate - round(t * rate)) < 1e-6
     _, _, _, fades = runs["psd__fades.mp4"]
     assert fades and all(b.kind == "fade" for b in fades)
 
@@ -110,7 +118,7 @@ def test_find_cuts_transnet_inside_a_long_shot(tmp_path):
     stages = []
     cuts = find_cuts_transnet(edit, progress=lambda s, f, m="": stages.append(f))
     assert [(c.time_s, c.kind) for c in cuts] == [(3.0, "edit"), (6.0, "detected")]
-    assert cuts[1].transition is None and 0.5 < cuts[1].strength <= 1.0
+    assert cuts[1].start_s is None and 0.5 < cuts[1].strength <= 1.0
     assert stages[-1] == 1.0
 
 
@@ -134,5 +142,4 @@ def test_cli_analyze_with_cuts_transnet(tmp_path, capsys):
         assert main(["-q", "analyze", str(timeline), "--cuts", detector, "--json",
                      str(out)]) == 0
         cuts = json.loads(out.read_text())["cuts"]
-        assert [(c["time_s"], c["kind"], c["transition"]) for c in cuts] == [
-            (3.0, "detected", None)], detector
+        assert [(c["time_s"], c["kind"]) for c in cuts] == [(3.0, "detected")], detector
