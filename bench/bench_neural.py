@@ -140,8 +140,9 @@ def bench_probe(name: str, *, frames: int, window: int, overlap: int, frame_side
 def bench_cuts() -> list[dict]:
     import torch
 
-    from bridge.cuts import find_cuts
-    from bridge.cuts_transnet import cut_f1, detect_file, whole_file_edit
+    from bridge.analysis.cuts import find_cuts
+    from bridge.analysis.picture import observe_picture
+    from bridge.analysis.transnet import cut_f1, detect_file, whole_file_edit
 
     torch.set_num_threads(1)
     rows = []
@@ -152,7 +153,8 @@ def bench_cuts() -> list[dict]:
         edit = whole_file_edit(path)
         tol = 1.0 / float(edit.rate) + 1e-3
         t0 = time.perf_counter()
-        signal = [c.time_s for c in find_cuts(edit) if c.kind == "detected"]
+        signal = [c.time_s for c in find_cuts(edit, picture=observe_picture(edit))
+                  if c.kind == "detected"]
         signal_s = time.perf_counter() - t0
         t0 = time.perf_counter()
         found = detect_file(path)

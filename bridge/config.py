@@ -11,7 +11,7 @@ from bridge.errors import InvalidOptionError
 
 MARKER_DENSITIES = ("sections", "peaks")  # plus "every:N" (seconds)
 BACKEND_KINDS = ("affect", "music")
-CUT_DETECTORS = ("signal", "transnet")  # bridge.cuts, bridge.cuts_transnet
+CUT_DETECTORS = ("signal", "transnet")  # bridge.analysis.cuts, bridge.analysis.transnet
 
 
 @dataclass(frozen=True)

@@ -13,15 +13,17 @@ from pathlib import Path
 from bridge.affect import estimate_affect, estimators
 from bridge.affect.markers import affect_markers
 from bridge.affect.outputs import plot_affect_png, write_affect_csv, write_affect_json
+from bridge.analysis.cuts import find_cuts
+from bridge.analysis.picture import observe_picture, problems
+from bridge.analysis.sound import observe_sound, sound_problems
 from bridge.config import ScoreOptions
-from bridge.cuts import find_cuts
 from bridge.errors import BackendUnavailableError, InvalidOptionError
 from bridge.music import MusicRequest, music_backends
 from bridge.outputs import StagedOutputs, staged_outputs
-from bridge.picture import observe_picture, problems
 from bridge.progress import NEVER_CANCELLED, CancelToken, ProgressFn, no_progress
 from bridge.registry import Availability
 from bridge.style import choose_style
+from bridge.style.anchor import ANCHOR_PROMPT, anchor_style
 from bridge.timeline import read_edit
 from bridge.timeline.export import write_marked_timeline, write_scored_timeline
 from bridge.types import Analysis, ScoreResult
@@ -42,10 +44,16 @@ def analyze_timeline(
     """Read a timeline and estimate its cuts, affect curve, style and markers."""
     options = options.validated()
     backend_options(options)  # a misspelt option fails before any media is read
-    if options.cut_detector == "transnet" and options.detect_cuts:
-        from bridge.cuts_transnet import transnet_missing
+    return _analyze(timeline, options, progress=progress, cancel=cancel)
 
-        if reason := transnet_missing():
+
+def _analyze(timeline: str | Path, options: ScoreOptions, *, progress: ProgressFn,
+             cancel: CancelToken) -> Analysis:
+    """analyze_timeline with options already validated (once per job, by the caller)."""
+    if options.cut_detector == "transnet" and options.detect_cuts:
+        from bridge.analysis.transnet import transnet_missing
+
+        if reason := transnet_missing():  # before any media is read
             raise BackendUnavailableError(f"the transnet cut detector needs {reason}",
                                           field="cut_detector")
     progress("timeline", 0.0, f"reading {Path(timeline).name}")
@@ -53,36 +61,44 @@ def analyze_timeline(
     progress("timeline", 1.0, f"{len(edit.shots)} shots, {edit.duration_s:.1f} s")
     cancel.raise_if_cancelled()
 
-    # Decoding is the cost of analysis: one pass feeds both cut detection and affect.
+    # Decoding is the cost of analysis: the picture pass feeds cut detection and affect,
+    # the sound pass the affect's loudness and the music's ducking.
     picture = observe_picture(
         edit, rate_hz=options.analysis_rate_hz, progress=progress, cancel=cancel
     )
+    sound = observe_sound(edit, progress=progress, cancel=cancel)
     if options.cut_detector == "transnet" and options.detect_cuts:
-        from bridge.cuts_transnet import find_cuts_transnet
+        from bridge.analysis.transnet import find_cuts_transnet
 
         cuts = find_cuts_transnet(edit, progress=progress, cancel=cancel)
     else:
-        cuts = find_cuts(edit, detect_inside=options.detect_cuts, picture=picture,
+        cuts = find_cuts(edit, picture=picture, detect_inside=options.detect_cuts,
                          progress=progress, cancel=cancel)
     estimator = estimators.create(options.affect_backend, **backend_options(options)["affect"])
     curve, hint_warnings = estimate_affect(
         edit,
         cuts,
+        picture=picture,
+        sound=sound,
         estimator=estimator,
         hop_s=options.affect_hop_s,
         rate_hz=options.analysis_rate_hz,
-        picture=picture,
         progress=progress,
         cancel=cancel,
     )
     progress("style", 0.0, "choosing the global style")
     style = choose_style(curve, name=options.style)
-    anchor = getattr(estimator, "anchor", None)
-    if options.style is None and anchor is not None:
+    describer = getattr(estimator, "describer", None)
+    if options.style is None and describer is not None:
         # a VLM estimator describes the music itself (§3.4); the preset chosen from the
         # curve is its fallback
-        style, anchor_warnings = anchor(edit, style, cancel=cancel)
-        hint_warnings = [*hint_warnings, *anchor_warnings]
+        describe, why_not = describer(edit, ANCHOR_PROMPT, cancel=cancel)
+        if describe is not None:
+            style, anchor_warnings = anchor_style(describe, style)
+            hint_warnings = [*hint_warnings, *anchor_warnings]
+        elif why_not:
+            hint_warnings = [*hint_warnings, f"style anchor: {why_not}; using the embedded "
+                             f"style {style.name!r}"]
     markers = affect_markers(curve, density=options.markers, cuts=cuts)
     progress("style", 1.0, style.name)
     return Analysis(
@@ -91,8 +107,10 @@ def analyze_timeline(
         affect=curve,
         style=style,
         markers=markers,
+        sound=sound,
         # the reader has already warned about missing media; add undecodable ones
-        warnings=(*edit.warnings, *problems(picture, include_missing=False), *hint_warnings),
+        warnings=(*edit.warnings, *problems(picture, include_missing=False),
+                  *sound_problems(sound), *hint_warnings),
     )
 
 
@@ -128,7 +146,7 @@ def score_timeline(
     options = options.validated()
     music_options = backend_options(options)["music"]
     backend = music_backends.create(options.music_backend, **music_options)
-    analysis = analyze_timeline(timeline, options, progress=progress, cancel=cancel)
+    analysis = _analyze(timeline, options, progress=progress, cancel=cancel)
     request = music_request(options)
     with staged_outputs(out_dir) as out:
         music = backend.generate(
@@ -160,7 +178,7 @@ def score_timeline(
             metrics["true_peak_dbtp"] = music.true_peak_dbtp
         report_path = None
         if options.report:
-            from bridge.report import REPORT_NAME, build_report
+            from bridge.quality.report import REPORT_NAME, build_report
 
             # Measured on the staged WAV; baselines render into a temp folder, not `out`.
             _, measured = build_report(

@@ -40,12 +40,24 @@ def add_command(subparsers) -> argparse.ArgumentParser:
     return p
 
 
+def probe_metrics(pred, truth) -> dict[str, float]:
+    """Pearson r and Lin's CCC of held-out predictions, per dimension (nan when fewer
+    than two frames or a constant series)."""
+    from bridge.eval.metrics import ccc, pearson
+
+    out = {}
+    for d, name in enumerate(("valence", "arousal")):
+        out[f"{name} pearson"] = pearson(pred[:, d], truth[:, d])
+        out[f"{name} ccc"] = ccc(pred[:, d], truth[:, d])
+    return out
+
+
 def cmd_train_probe(args: argparse.Namespace) -> int:
     from bridge.affect.vlm import require_neural
 
     require_neural()
     from bridge.affect.vlm_train import train_probe
-    from bridge.cli import progress_bars
+    from bridge.shell import progress_bars
 
     with progress_bars(not args.quiet) as progress:
         report = train_probe(args.targets, args.vlm, args.out, layer=args.layer,
@@ -55,5 +67,7 @@ def cmd_train_probe(args: argparse.Namespace) -> int:
                              progress=progress)
     for line in report.lines():
         print(line)
+    for name, value in probe_metrics(report.held_out_pred, report.held_out_truth).items():
+        print(f"{name}: {value:.3f}")
     print(f"wrote {args.out}")
     return 0

@@ -41,16 +41,16 @@ from pathlib import Path
 import numpy as np
 
 from bridge import media
+from bridge.analysis.picture import ShotPicture, media_range, readable
 from bridge.errors import (
     BackendUnavailableError,
     InvalidOptionError,
     MissingMediaError,
     UndecodableMediaError,
 )
-from bridge.picture import ShotPicture, media_range, readable
 from bridge.progress import NEVER_CANCELLED, CancelToken, ProgressFn, no_progress
 from bridge.registry import OptionSpec, parse_bool, parse_path
-from bridge.types import AffectCurve, Clip, Cut, Edit, Style
+from bridge.types import AffectCurve, Clip, Cut, Edit, SoundTrack
 
 INSTALL_HINT = "pip install 'scorebridge[neural]'"
 STAGE = "affect"
@@ -290,26 +290,28 @@ def keyframe_hops(edit: Edit, count: int) -> list[HopFrame]:
     return sorted({h.hop: h for h in out}.values(), key=lambda h: h.hop)
 
 
-def vlm_anchor(backbone, edit: Edit, fallback: Style, *, keyframes: int = 8,
-               retries: int = 2, frame_side: int = DEFAULT_FRAME_SIDE,
-               cancel: CancelToken = NEVER_CANCELLED) -> tuple[Style, list[str]]:
-    """The global anchor (§3.4) from ``backbone`` over keyframes of the timeline."""
-    from bridge.style.anchor import ANCHOR_PROMPT, anchor_style
+Describe = Callable[[int], str]
 
+
+def keyframe_describer(backbone, edit: Edit, prompt: str, *, keyframes: int = 8,
+                       frame_side: int = DEFAULT_FRAME_SIDE,
+                       cancel: CancelToken = NEVER_CANCELLED) -> tuple[Describe | None, str]:
+    """``describe(attempt)``: ``backbone``'s answer to ``prompt`` about keyframes of the
+    whole timeline (greedy first, sampled on a retry), for the global anchor (§3.4, §3.6,
+    parsed in ``bridge.style.anchor``); or None and why not."""
     hops = keyframe_hops(edit, keyframes)
     decoded = decode_hops(hops, hop_s=1.0, width=frame_side, cancel=cancel)
     frames = [f for f in decoded if f is not None]
     times = [float(h.hop) for h, f in zip(hops, decoded) if f is not None]
     if not frames:
-        return fallback, ["style anchor: no readable picture on the timeline; using the "
-                          f"embedded style {fallback.name!r}"]
+        return None, "no readable picture on the timeline"
 
     def describe(attempt: int) -> str:
         cancel.raise_if_cancelled()
-        return backbone.describe(frames, ANCHOR_PROMPT, times_s=times, sample=attempt > 0,
+        return backbone.describe(frames, prompt, times_s=times, sample=attempt > 0,
                                  seed=attempt)
 
-    return anchor_style(describe, fallback, retries=retries)
+    return describe, ""
 
 
 # ---------------------------------------------------------------- the estimator
@@ -372,25 +374,26 @@ class VlmEstimator:
         self.frame_side = int(frame_side)
         self.use_anchor = anchor
 
-    def anchor(self, edit: Edit, fallback: Style, *,
-               cancel: CancelToken = NEVER_CANCELLED) -> tuple[Style, list[str]]:
-        """The global semantic anchor from the same backbone (see ``vlm_anchor``);
-        ``fallback`` unchanged when the "anchor" option is off."""
+    def describer(self, edit: Edit, prompt: str, *,
+                  cancel: CancelToken = NEVER_CANCELLED) -> tuple[Describe | None, str]:
+        """The global anchor's keyframe describer on the same backbone (see
+        ``keyframe_describer``); None and no reason when the "anchor" option is off."""
         if not self.use_anchor:
-            return fallback, []
-        return vlm_anchor(self.backbone, edit, fallback, frame_side=self.frame_side,
-                          cancel=cancel)
+            return None, ""
+        return keyframe_describer(self.backbone, edit, prompt, frame_side=self.frame_side,
+                                  cancel=cancel)
 
     def predict(self, frames: list[np.ndarray], times_s: list[float]) -> np.ndarray:
         states = self.backbone.pooled_states(frames, times_s)
         return self.probe.predict(states).numpy()
 
-    def estimate(self, edit: Edit, cuts: tuple[Cut, ...], *, hop_s: float = 1.0,
-                 rate_hz: float = 2.0, picture: Sequence[ShotPicture] | None = None,
+    def estimate(self, edit: Edit, cuts: tuple[Cut, ...], *,
+                 picture: Sequence[ShotPicture] = (), sound: SoundTrack | None = None,
+                 hop_s: float = 1.0, rate_hz: float = 2.0,
                  progress: ProgressFn = no_progress,
                  cancel: CancelToken = NEVER_CANCELLED) -> AffectCurve:
-        """``picture`` and ``rate_hz`` belong to the signal pass; the VLM reads its own
-        frames, one per hop."""
+        """``picture``, ``sound`` and ``rate_hz`` belong to the signal passes; the VLM
+        reads its own frames, one per hop, at a resolution the signal pass does not keep."""
         n, hops = hop_frames(edit, hop_s)
         undecodable: set[int] = set()
 

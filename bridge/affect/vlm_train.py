@@ -9,8 +9,8 @@ instruction, video content and times, so probe epochs (and reruns) never touch t
 backbone again. Only the probe's parameters are optimised.
 
 Held out for evaluation: the last fifth of the videos (by CSV order) when there are at
-least two, else the last fifth of the one video's frames. Pearson r and Lin's CCC are
-reported per dimension on that split.
+least two, else the last fifth of the one video's frames; the command reports Pearson r
+and Lin's CCC per dimension on that split.
 """
 
 from __future__ import annotations
@@ -40,7 +40,6 @@ from bridge.affect.vlm_input import INSTRUCTION_VERSION
 from bridge.affect.vlm_model import Backbone
 from bridge.affect.vlm_probe import AffectProbe, ProbeConfig, emo_loss, save_probe
 from bridge.errors import InvalidOptionError, MissingMediaError
-from bridge.eval.metrics import ccc, pearson
 from bridge.outputs import atomic_write
 from bridge.progress import NEVER_CANCELLED, CancelToken, ProgressFn, no_progress
 from bridge.types import Clip
@@ -133,16 +132,19 @@ def video_states(backbone: Backbone, video: VideoTargets, *, window: int, overla
 
 @dataclass
 class TrainReport:
+    """What a fit did; the held-out predictions are scored by the command
+    (``bridge.train_cli``), which may import the evaluation stage."""
+
     losses: list[float] = field(default_factory=list)  # training loss per epoch
-    metrics: dict[str, float] = field(default_factory=dict)  # pearson/ccc per dimension
     n_train: int = 0
-    n_eval: int = 0
+    held_out_pred: np.ndarray = field(default_factory=lambda: np.zeros((0, 2)))
+    held_out_truth: np.ndarray = field(default_factory=lambda: np.zeros((0, 2)))
 
     def lines(self) -> list[str]:
-        out = [f"trained on {self.n_train} frames, evaluated on {self.n_eval}; loss "
-               f"{self.losses[0]:.4f} -> {self.losses[-1]:.4f}" if self.losses else ""]
-        out += [f"{name}: {value:.3f}" for name, value in self.metrics.items()]
-        return [line for line in out if line]
+        if not self.losses:
+            return []
+        return [f"trained on {self.n_train} frames, held out {len(self.held_out_pred)}; "
+                f"loss {self.losses[0]:.4f} -> {self.losses[-1]:.4f}"]
 
 
 def split(videos: Sequence[VideoTargets], states: Sequence[torch.Tensor]) -> tuple[
@@ -176,16 +178,6 @@ def fit_probe(probe: AffectProbe, x: torch.Tensor, y: torch.Tensor, *, epochs: i
     return losses
 
 
-def evaluate_probe(probe: AffectProbe, x: torch.Tensor, y: torch.Tensor) -> dict[str, float]:
-    pred = probe.predict(x).numpy()
-    truth = y.numpy()
-    out = {}
-    for d, name in enumerate(("valence", "arousal")):
-        out[f"{name} pearson"] = pearson(pred[:, d], truth[:, d])
-        out[f"{name} ccc"] = ccc(pred[:, d], truth[:, d])
-    return out
-
-
 def train_probe(csv_path: str | Path, vlm: str, out_dir: str | Path, *, layer: int = -1,
                 hidden: int = 256, epochs: int = 300, lr: float = 1e-3, lam: float = 0.5,
                 window: int = DEFAULT_WINDOW, overlap: int = DEFAULT_OVERLAP,
@@ -193,7 +185,8 @@ def train_probe(csv_path: str | Path, vlm: str, out_dir: str | Path, *, layer: i
                 seed: int = 0, backbone: Backbone | None = None,
                 progress: ProgressFn = no_progress,
                 cancel: CancelToken = NEVER_CANCELLED) -> TrainReport:
-    """Cache the backbone's states for every annotated frame, fit, evaluate, save."""
+    """Cache the backbone's states for every annotated frame, fit, predict the held-out
+    frames, save."""
     if epochs < 1 or lr <= 0 or lam < 0 or hidden < 1:
         raise InvalidOptionError("need epochs >= 1, lr > 0, lambda >= 0 and hidden >= 1")
     videos = read_targets(csv_path)
@@ -213,9 +206,10 @@ def train_probe(csv_path: str | Path, vlm: str, out_dir: str | Path, *, layer: i
                                     model_type=backbone.layout.model_type,
                                     backbone=str(vlm), instruction_version=INSTRUCTION_VERSION,
                                     loss_lambda=lam))
-    report = TrainReport(n_train=len(x), n_eval=len(xe))
+    report = TrainReport(n_train=len(x))
     report.losses = fit_probe(probe, x, y, epochs=epochs, lr=lr, lam=lam, seed=seed)
-    report.metrics = evaluate_probe(probe, xe, ye) if len(xe) >= 2 else {}
+    report.held_out_pred = probe.predict(xe).numpy() if len(xe) else np.zeros((0, 2))
+    report.held_out_truth = ye.numpy()
     save_probe(probe, out_dir)
     progress("train", 1.0, f"probe saved to {out_dir}")
     return report

@@ -334,6 +334,7 @@ def test_anchor_from_a_random_vlm_falls_back_with_a_warning(checkpoints, tmp_pat
     """A random model's answer is noise: the style is the embedded one, never a crash;
     the model saw keyframes from over the whole timeline with their record-time clocks."""
     from bridge.style import STYLES
+    from bridge.style.anchor import ANCHOR_PROMPT, anchor_style
 
     path = tmp_path / "anchor.mp4"
     encode_scenes(path, [SceneSpec(3.0, background=(20, 20, 90)),
@@ -354,8 +355,10 @@ def test_anchor_from_a_random_vlm_falls_back_with_a_warning(checkpoints, tmp_pat
 
     backbone.describe = recording
     fallback = STYLES["lofi"]
-    style, warnings = vlm_mod.vlm_anchor(backbone, edit, fallback, keyframes=3, retries=1,
-                                         frame_side=96)
+    describe, why_not = vlm_mod.keyframe_describer(backbone, edit, ANCHOR_PROMPT, keyframes=3,
+                                                   frame_side=96)
+    assert why_not == ""
+    style, warnings = anchor_style(describe, fallback, retries=1)
     assert style == fallback
     assert len(warnings) == 1 and "'lofi'" in warnings[0]
     # evenly spaced (0, 2, 5), the middle one moved into the second shot

@@ -49,10 +49,10 @@ def test_train_probe_caches_states_fits_and_saves(annotated, tmp_path, monkeypat
     backbone = Backbone.load(str(model))
     report = train_probe(csv, str(model), tmp_path / "probe", epochs=60, lr=1e-2, hidden=16,
                          window=4, overlap=1, frame_side=96, backbone=backbone)
-    assert report.n_train == 8 and report.n_eval == 2
+    assert report.n_train == 8 and report.held_out_pred.shape == (2, 2)
+    assert np.abs(report.held_out_pred).max() <= 1
+    np.testing.assert_allclose(report.held_out_truth, [[0.7, 0.5], [0.7, 0.5]])
     assert report.losses[-1] < report.losses[0]
-    assert set(report.metrics) == {"valence pearson", "valence ccc", "arousal pearson",
-                                   "arousal ccc"}
     probe = load_probe(tmp_path / "probe")
     assert probe.config.in_dim == backbone.hidden_size
     assert probe.config.model_type == "smolvlm"
@@ -76,6 +76,17 @@ def test_cli_train_probe_prints_pearson_and_ccc(annotated, tmp_path, capsys):
     assert rc == 0
     assert "valence pearson" in out and "arousal ccc" in out
     assert (tmp_path / "p" / "probe.safetensors").is_file()
+
+
+def test_probe_metrics_are_pearson_and_ccc_per_dimension():
+    from bridge.train_cli import probe_metrics
+
+    truth = np.array([[0.0, 1.0], [0.5, 0.0], [1.0, -1.0]])
+    scaled = np.stack([truth[:, 0] * 0.5, truth[:, 1]], axis=1)
+    m = probe_metrics(scaled, truth)
+    assert m["valence pearson"] == pytest.approx(1.0)
+    assert m["valence ccc"] < 0.9  # right shape, wrong scale: concordance drops
+    assert m["arousal pearson"] == pytest.approx(1.0) and m["arousal ccc"] == pytest.approx(1.0)
 
 
 def test_bad_targets_name_the_line(tmp_path, capsys):

