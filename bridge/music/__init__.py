@@ -18,7 +18,7 @@ from bridge.music.base import (
     MusicRequest,
     music_backends,
 )
-from bridge.music.master import END_FADE_S, GainEnvelope, MasterResult, finish, master
+from bridge.music.master import END_FADE_S, GainEnvelope, MasterResult, finish, master_audio
 from bridge.music.symbolic import SymbolicBackend, render_arrangement
 
 __all__ = [
@@ -31,7 +31,7 @@ __all__ = [
     "MusicRequest",
     "SymbolicBackend",
     "finish",
-    "master",
+    "master_audio",
     "music_backends",
     "render_arrangement",
 ]
