@@ -1,4 +1,5 @@
-"""`scorebridge` command line: analyze, affect, score, eval, serve, backends, doctor.
+"""`scorebridge` command line: analyze, affect, score, eval, serve, backends, doctor,
+train-probe.
 
 Bad input exits with status 2 and one line naming the file and the problem; `--debug`
 shows the traceback instead.
@@ -15,7 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from bridge import __version__
-from bridge.config import ScoreOptions
+from bridge.config import CUT_DETECTORS, ScoreOptions
 from bridge.errors import BridgeError
 from bridge.shell import add_backend_arguments, backend_option_changes, progress_bars
 
@@ -34,6 +35,8 @@ def _options(args: argparse.Namespace) -> ScoreOptions:
             changes[name] = value
     if getattr(args, "no_detect", False):
         changes["detect_cuts"] = False
+    if getattr(args, "cuts", None):
+        changes["cut_detector"] = args.cuts
     changes.update(backend_option_changes(args))
     return ScoreOptions().with_(**changes)  # validated once, where the job runs
 
@@ -174,6 +177,12 @@ def _add_client_arguments(parser: argparse.ArgumentParser) -> None:
     add_client_arguments(parser)
 
 
+def add_cuts_argument(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--cuts", choices=CUT_DETECTORS,
+                   help="detector for cuts inside shots: signal (colour histograms, default) "
+                        "or transnet (TransNetV2; needs the neural extra)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="scorebridge",
@@ -201,6 +210,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", metavar="FILE", help="also write the summary as JSON")
     p.add_argument("--no-detect", action="store_true", help="edit points only; no detection")
     add_reading_options(p)
+    add_cuts_argument(p)
 
     def add_analysis_options(p: argparse.ArgumentParser, *, music: bool) -> None:
         add_reading_options(p)
@@ -210,6 +220,7 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--overwrite", action="store_true", default=None,
                        help="replace the folder's latest result (only files it wrote) instead "
                             "of writing the next version (score.v2.wav ...)")
+        add_cuts_argument(p)
         add_backend_arguments(p, music=music)
 
     p = add("affect", cmd_affect, "estimate the affect curve; write CSV, JSON, PNG and marked OTIO")
@@ -234,11 +245,13 @@ def build_parser() -> argparse.ArgumentParser:
     from bridge.install_premiere import add_command as add_install_premiere
     from bridge.install_resolve import add_command as add_install_resolve
     from bridge.quality.eval_cli import add_command as add_eval
+    from bridge.train_cli import add_command as add_train_probe
 
     add_install_resolve(sub)
     add_install_premiere(sub)
     add_doctor(sub)
     add_eval(sub)
+    add_train_probe(sub)
     try:
         from bridge.server.commands import add_commands
     except ImportError:  # the server package is optional at import time (e.g. grpc missing)

@@ -13,6 +13,7 @@ from bridge.errors import InvalidOptionError
 MARKER_DENSITIES = ("sections", "peaks")  # plus "every:N" (seconds)
 MIN_MARKER_EVERY_S = 0.1  # finer than the affect curve itself says nothing more
 BACKEND_KINDS = ("affect", "music")
+CUT_DETECTORS = ("signal", "transnet")  # bridge.analysis.cuts, bridge.analysis.transnet
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,7 @@ class ScoreOptions:
     analysis_rate_hz: float = 2.0  # picture samples per second for affect
     affect_hop_s: float = 1.0
     detect_cuts: bool = True  # also find cuts inside long shots
+    cut_detector: str = "signal"  # what finds them: one of CUT_DETECTORS
     report: bool = False
     overwrite: bool = False  # replace the folder's latest result instead of a new version
     timeline_name: str | None = None  # which project of an FCPXML library/event to read
@@ -71,6 +73,8 @@ class ScoreOptions:
                                      f"{MIN_MARKER_EVERY_S} s")
         if self.timeline_rate is not None:
             self.frame_rate()  # raises naming the field
+        if self.cut_detector not in CUT_DETECTORS:
+            raise bad("cut_detector", f"{self.cut_detector!r}: use {' or '.join(CUT_DETECTORS)}")
         if self.soundfont is not None and not Path(self.soundfont).is_file():
             raise bad("soundfont", f"no SoundFont file at {self.soundfont}")
         for key, value in self.backend_options.items():

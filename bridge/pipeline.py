@@ -21,6 +21,7 @@ from bridge.analysis.picture import observe_picture, problems
 from bridge.analysis.sound import observe_sound, sound_problems
 from bridge.config import ScoreOptions
 from bridge.errors import (
+    BackendUnavailableError,
     BridgeError,
     InvalidOptionError,
     NothingToScoreError,
@@ -32,6 +33,7 @@ from bridge.outputs import StagedOutputs, staged_outputs
 from bridge.progress import NEVER_CANCELLED, CancelToken, ProgressFn, no_progress
 from bridge.registry import Availability
 from bridge.style import choose_style
+from bridge.style.anchor import ANCHOR_PROMPT, anchor_style
 from bridge.timeline import read_edit
 from bridge.timeline.export import write_marked_timeline, write_scored_timeline
 from bridge.types import AffectCurve, Analysis, ScoreResult
@@ -65,6 +67,12 @@ def analyze_timeline(
 def _analyze(timeline: str | Path, options: ScoreOptions, *, progress: ProgressFn,
              cancel: CancelToken, require_picture: bool = False) -> Analysis:
     """analyze_timeline with options already validated (once per job, by the caller)."""
+    if options.cut_detector == "transnet" and options.detect_cuts:
+        from bridge.analysis.transnet import transnet_missing
+
+        if reason := transnet_missing():  # before any media is read
+            raise BackendUnavailableError(f"the transnet cut detector needs {reason}",
+                                          field="cut_detector")
     progress("timeline", 0.0, f"reading {Path(timeline).name}")
     edit = read_edit(timeline, rate=options.frame_rate(), timeline_name=options.timeline_name,
                      media_rate_of=media_frame_rate)
@@ -90,9 +98,13 @@ def _analyze(timeline: str | Path, options: ScoreOptions, *, progress: ProgressF
         edit, rate_hz=options.analysis_rate_hz, progress=progress, cancel=cancel
     )
     sound = observe_sound(edit, progress=progress, cancel=cancel)
-    cuts = find_cuts(
-        edit, picture=picture, detect_inside=options.detect_cuts, progress=progress, cancel=cancel
-    )
+    if options.cut_detector == "transnet" and options.detect_cuts:
+        from bridge.analysis.transnet import find_cuts_transnet
+
+        cuts = find_cuts_transnet(edit, progress=progress, cancel=cancel)
+    else:
+        cuts = find_cuts(edit, picture=picture, detect_inside=options.detect_cuts,
+                         progress=progress, cancel=cancel)
     if not any(len(p) for p in picture):
         # Offline media: the cut is still known (its edit points), what it shows is not.
         unread = problems(picture)
@@ -103,13 +115,13 @@ def _analyze(timeline: str | Path, options: ScoreOptions, *, progress: ProgressF
             raise NothingToScoreError(f"nothing to score: {why}", path=edit.source_path)
         blind = _analysis_without_picture(edit, options, sound)
         return replace(blind, cuts=cuts, warnings=(*blind.warnings, why))
+    estimator = estimators.create(options.affect_backend, **backend_options(options)["affect"])
     curve, hint_warnings = estimate_affect(
         edit,
         cuts,
         picture=picture,
         sound=sound,
-        backend=options.affect_backend,
-        backend_options=backend_options(options)["affect"],
+        estimator=estimator,
         hop_s=options.affect_hop_s,
         rate_hz=options.analysis_rate_hz,
         progress=progress,
@@ -117,6 +129,17 @@ def _analyze(timeline: str | Path, options: ScoreOptions, *, progress: ProgressF
     )
     progress("style", 0.0, "choosing the global style")
     style = choose_style(curve, name=options.style)
+    describer = getattr(estimator, "describer", None)
+    if options.style is None and describer is not None:
+        # a VLM estimator describes the music itself (§3.4); the preset chosen from the
+        # curve is its fallback
+        describe, why_not = describer(edit, ANCHOR_PROMPT, cancel=cancel)
+        if describe is not None:
+            style, anchor_warnings = anchor_style(describe, style)
+            hint_warnings = [*hint_warnings, *anchor_warnings]
+        elif why_not:
+            hint_warnings = [*hint_warnings, f"style anchor: {why_not}; using the embedded "
+                             f"style {style.name!r}"]
     markers = affect_markers(curve, density=options.markers, cuts=cuts)
     progress("style", 1.0, style.name)
     return Analysis(

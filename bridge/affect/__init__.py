@@ -21,6 +21,7 @@ from bridge.affect.outputs import (
     write_affect_csv,
     write_affect_json,
 )
+from bridge.affect.vlm import VLM_OPTIONS, VlmEstimator, vlm_unavailable
 from bridge.analysis.picture import ShotPicture, readable
 from bridge.progress import NEVER_CANCELLED, CancelToken, ProgressFn, no_progress
 from bridge.registry import Registry
@@ -30,6 +31,7 @@ __all__ = [
     "MOODS",
     "AffectEstimator",
     "HeuristicEstimator",
+    "VlmEstimator",
     "affect_markers",
     "apply_hints",
     "estimate_affect",
@@ -60,18 +62,23 @@ estimators: Registry[AffectEstimator] = Registry(
     "affect estimator", entry_point_group="scorebridge.affect_backends"
 )
 estimators.register("heuristic")(HeuristicEstimator)
+# torch and transformers are imported only when a VlmEstimator is built
+estimators.register("vlm", check=vlm_unavailable, options=VLM_OPTIONS)(VlmEstimator)
 
 
 def estimate_affect(edit: Edit, cuts: tuple[Cut, ...], *, picture: Sequence[ShotPicture],
                     sound: SoundTrack, backend: str = "heuristic",
-                    backend_options: Mapping[str, str] | None = None, hop_s: float = 1.0,
+                    backend_options: Mapping[str, str] | None = None,
+                    estimator: AffectEstimator | None = None, hop_s: float = 1.0,
                     rate_hz: float = 2.0, progress: ProgressFn = no_progress,
                     cancel: CancelToken = NEVER_CANCELLED) -> tuple[AffectCurve, list[str]]:
-    """Run the named estimator, then apply the editors' hints from ``edit.markers``.
+    """Run the named estimator (or ``estimator``, already built from the registry), then
+    apply the editors' hints from ``edit.markers``.
 
     ``hop_s`` and ``rate_hz`` are bounded by ``ScoreOptions.validated()``, once per job.
     """
-    estimator = estimators.create(backend, **(backend_options or {}))
+    if estimator is None:
+        estimator = estimators.create(backend, **(backend_options or {}))
     curve = estimator.estimate(edit, cuts, picture=picture, sound=sound, hop_s=hop_s,
                                rate_hz=rate_hz, progress=progress, cancel=cancel)
     warnings = [f"affect: no picture for clip {s.name!r} (media missing); its affect is "
