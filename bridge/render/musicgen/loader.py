@@ -15,6 +15,7 @@ from bridge.render.musicgen import require_neural
 
 WEIGHTS_HINT = "see README › Neural backend"
 _DTYPES = ("float32", "float16", "bfloat16")
+_TOKENIZER_FILES = ("tokenizer.json", "spiece.model")
 
 
 @dataclass
@@ -103,6 +104,7 @@ def load_musicgen(path_or_id: str | Path, device: str = "cpu", dtype: str | None
     import torch
     from transformers import AutoConfig, AutoTokenizer
 
+    torch_dtype = resolve_dtype(device, dtype)
     source = str(path_or_id)
     folder = Path(source).expanduser()
     looks_local = folder.exists() or source.startswith((".", "/", "~")) or source.count("/") != 1
@@ -112,7 +114,6 @@ def load_musicgen(path_or_id: str | Path, device: str = "cpu", dtype: str | None
     if device.startswith("cuda") and not torch.cuda.is_available():
         raise BackendUnavailableError(f"device {device!r} asked for but torch sees no GPU",
                                       field="device")
-    torch_dtype = resolve_dtype(device, dtype)
     location = str(folder) if looks_local else source
     try:
         config = AutoConfig.from_pretrained(location, local_files_only=local_only)
@@ -124,6 +125,11 @@ def load_musicgen(path_or_id: str | Path, device: str = "cpu", dtype: str | None
     model = model_class.from_pretrained(location, local_files_only=local_only, dtype=torch_dtype)
     model.to(device).eval()
     model.requires_grad_(False)
+    # transformers 5 builds an empty T5 tokenizer when the files are missing: look first
+    if looks_local and not any((folder / name).is_file() for name in _TOKENIZER_FILES):
+        raise BackendUnavailableError(
+            f"MusicGen at {folder} has no tokenizer files ({' or '.join(_TOKENIZER_FILES)}); "
+            f"{WEIGHTS_HINT}", path=folder)
     try:
         tokenizer = AutoTokenizer.from_pretrained(location, local_files_only=local_only)
     except (OSError, ValueError) as err:
