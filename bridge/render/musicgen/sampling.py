@@ -79,11 +79,13 @@ def _melody_condition(bundle, hidden, mask, batch, guidance_scale, chroma) -> Co
     with torch.no_grad():
         if model.text_encoder.config.hidden_size != model.decoder.config.hidden_size:
             hidden = model.enc_to_dec_proj(hidden)
-        null_chroma = torch.zeros((batch, 1, config.num_chroma), device=bundle.device,
-                                  dtype=hidden.dtype)
-        null_chroma[:, :, 0] = 1  # transformers' "no melody"
-        audio = (null_chroma if chroma is None else
+        audio = (torch.zeros((batch, 1, config.num_chroma), device=bundle.device,
+                             dtype=hidden.dtype) if chroma is None else
                  torch.as_tensor(chroma, dtype=hidden.dtype, device=bundle.device))
+        null_chroma = torch.zeros_like(audio)
+        null_chroma[:, :, 0] = 1  # transformers' "no melody"
+        if chroma is None:
+            audio = null_chroma
         if guidance_scale > 1.0:
             hidden = torch.cat([hidden, torch.zeros_like(hidden)], dim=0)
             mask = torch.cat([mask, torch.zeros_like(mask)], dim=0)
