@@ -170,15 +170,26 @@ def finish(
     request,
     wav_path: Path,
     stems_dir: Path,
+    fit_to_picture: bool = False,
+    max_stretch: float | None = None,
     progress: ProgressFn = no_progress,
     cancel: CancelToken = NEVER_CANCELLED,
 ) -> MasterResult:
     """``master`` for a backend's ``generate``: the timeline's length, the request's rate,
     stems and ducking. ``analysis`` is a ``bridge.types.Analysis``, ``request`` a
-    ``bridge.music.MusicRequest``."""
+    ``bridge.music.MusicRequest``. ``fit_to_picture`` first bends the blocks so a beat lands
+    on every cut (``bridge.music.fit``; for backends whose audio does not know the cuts)."""
     from bridge.music.ducking import dialogue_ducking
 
     edit = analysis.edit
+    if fit_to_picture:
+        from bridge.music.fit import MAX_STRETCH, fit_blocks
+
+        progress("fit", 0.0, "fitting the music to the cuts")
+        blocks = fit_blocks(blocks, roles=roles, sr=request.sr,
+                            cuts_s=[cut.time_s for cut in analysis.cuts],
+                            duration_s=edit.duration_s,
+                            max_stretch=MAX_STRETCH if max_stretch is None else max_stretch)
     envelope = None
     if request.duck_db > 0 and edit.audio_clips:
         envelope = dialogue_ducking(edit, depth_db=request.duck_db, cancel=cancel)
