@@ -1,0 +1,84 @@
+"""The musicgen backend through the real pipeline and CLI, on a tiny random model saved to
+a folder (no download): registration, reasons when it cannot run, exact-length output."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import soundfile
+from fixture_timelines import shots_timeline
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("transformers")
+torch.set_num_threads(1)
+
+from bridge import ScoreOptions, score_timeline  # noqa: E402
+from bridge.media.synth import SceneSpec  # noqa: E402
+from bridge.music import music_backends  # noqa: E402
+from bridge.music.musicgen import musicgen_unavailable  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory) -> Path:
+    from bridge.render.musicgen.adapter import AdapterConfig, AffectAdapter, save_adapter
+    from bridge.render.musicgen.loader import build_random_musicgen
+
+    folder = tmp_path_factory.mktemp("musicgen-tiny")
+    bundle = build_random_musicgen("tiny", seed=0)
+    bundle.model.save_pretrained(folder)
+    bundle.tokenizer.save_pretrained(folder)
+    torch.manual_seed(0)
+    adapter = AffectAdapter(AdapterConfig.for_model(bundle, channels=16))
+    with torch.no_grad():
+        adapter.gamma.fill_(0.5)
+    save_adapter(adapter, folder / "adapter.safetensors")
+    return folder
+
+
+def test_reasons_name_what_is_missing(tmp_path, monkeypatch):
+    monkeypatch.delenv("SCOREBRIDGE_MUSICGEN_MODEL", raising=False)
+    reasons = {a.name: a.reason for a in music_backends.availability()}
+    assert reasons["musicgen"].startswith("no model given: --backend-opt model=PATH")
+    assert musicgen_unavailable(model=str(tmp_path / "none")) == (
+        f"no MusicGen weights at {tmp_path / 'none'}; see README › Neural backend")
+    assert "not in the local hub cache" in musicgen_unavailable(model="nobody/no-such-model")
+    monkeypatch.setitem(sys.modules, "torch", None)
+    assert musicgen_unavailable(model=str(tmp_path)).startswith("torch not installed; ")
+
+
+def test_scores_a_timeline_to_its_exact_length_in_windows(model_dir, tmp_path):
+    (tmp_path / "media").mkdir()
+    timeline = shots_timeline(tmp_path / "media", [0.0, 0.64, 1.28],
+                              lambda i, d: SceneSpec(d, background=(200, 40 + 120 * i, 40)))
+    events = []
+    options = ScoreOptions(music_backend="musicgen", backend_options={
+        "model": str(model_dir), "adapter": str(model_dir / "adapter.safetensors"),
+        "device": "cpu", "window": "0.4", "overlap": "0.1", "top_k": "8", "guidance": "3"})
+    result = score_timeline(timeline, tmp_path / "out", options,
+                            progress=lambda stage, f, msg: events.append((stage, msg)))
+    info = soundfile.info(result.wav_path)
+    assert (info.samplerate, info.channels) == (48_000, 2)
+    assert info.frames == result.analysis.edit.n_samples(48_000)
+    assert result.midi_path is None
+    windows = [msg for stage, msg in events if stage == "music" and msg.startswith("window")]
+    # 1.28 s + 1 s headroom for fit = 114 frames: 20, then 15 new per window
+    assert windows[0] == "window 1/8" and windows[-1] == "window 8/8"
+    assert result.plan_summary["backend"] == "musicgen"
+
+
+def test_cli_lists_the_backend_and_refuses_a_bad_option(model_dir, tmp_path):
+    run = [sys.executable, "-m", "bridge"]
+    listed = subprocess.run([*run, "backends"], capture_output=True, text=True, check=True)
+    assert "musicgen" in listed.stdout and "--backend-opt adapter=" in listed.stdout
+    (tmp_path / "media").mkdir()
+    timeline = shots_timeline(tmp_path / "media", [0.0, 0.5, 1.0],
+                              lambda i, d: SceneSpec(d, background=(20, 40, 200)))
+    bad = subprocess.run([*run, "score", str(timeline), "-o", str(tmp_path / "o"),
+                          "--music-backend", "musicgen", "--backend-opt", f"model={model_dir}",
+                          "--backend-opt", "window=45"], capture_output=True, text=True)
+    assert bad.returncode == 2
+    assert bad.stderr.strip().splitlines() == [
+        "scorebridge: error: field 'window': window must be in (0, 30] seconds"]
