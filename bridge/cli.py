@@ -198,9 +198,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     from bridge.eval_cli import add_command as add_eval
     from bridge.install_resolve import add_command as add_install_resolve
+    from bridge.train_cli import add_command as add_train_adapter
 
     add_install_resolve(sub)
     add_eval(sub)
+    add_train_adapter(sub)
     try:
         from bridge.server.commands import add_commands
     except ImportError:  # the server package is optional at import time (e.g. grpc missing)

@@ -3,7 +3,6 @@ a folder (no download): registration, reasons when it cannot run, exact-length o
 
 from __future__ import annotations
 
-import subprocess
 import sys
 from pathlib import Path
 
@@ -16,6 +15,7 @@ pytest.importorskip("transformers")
 torch.set_num_threads(1)
 
 from bridge import ScoreOptions, score_timeline  # noqa: E402
+from bridge.cli import main  # noqa: E402
 from bridge.media.synth import SceneSpec  # noqa: E402
 from bridge.music import music_backends  # noqa: E402
 from bridge.music.musicgen import musicgen_unavailable  # noqa: E402
@@ -69,16 +69,43 @@ def test_scores_a_timeline_to_its_exact_length_in_windows(model_dir, tmp_path):
     assert result.plan_summary["backend"] == "musicgen"
 
 
-def test_cli_lists_the_backend_and_refuses_a_bad_option(model_dir, tmp_path):
-    run = [sys.executable, "-m", "bridge"]
-    listed = subprocess.run([*run, "backends"], capture_output=True, text=True, check=True)
-    assert "musicgen" in listed.stdout and "--backend-opt adapter=" in listed.stdout
+def test_cli_lists_the_backend_and_refuses_a_bad_option(model_dir, tmp_path, capsys):
+    assert main(["backends"]) == 0
+    listed = capsys.readouterr().out
+    assert "musicgen" in listed and "--backend-opt adapter=" in listed
     (tmp_path / "media").mkdir()
     timeline = shots_timeline(tmp_path / "media", [0.0, 0.5, 1.0],
                               lambda i, d: SceneSpec(d, background=(20, 40, 200)))
-    bad = subprocess.run([*run, "score", str(timeline), "-o", str(tmp_path / "o"),
-                          "--music-backend", "musicgen", "--backend-opt", f"model={model_dir}",
-                          "--backend-opt", "window=45"], capture_output=True, text=True)
-    assert bad.returncode == 2
-    assert bad.stderr.strip().splitlines() == [
+    code = main(["-q", "score", str(timeline), "-o", str(tmp_path / "o"), "--music-backend",
+                 "musicgen", "--backend-opt", f"model={model_dir}", "--backend-opt", "window=45"])
+    assert code == 2
+    assert capsys.readouterr().err.strip().splitlines() == [
         "scorebridge: error: field 'window': window must be in (0, 30] seconds"]
+
+
+def test_train_adapter_command_writes_an_adapter_and_resumes(model_dir, tmp_path, capsys):
+    import json
+
+    import numpy as np
+
+    data = tmp_path / "data"
+    data.mkdir()
+    for i in range(2):
+        t = np.arange(32_000) / 32_000
+        soundfile.write(data / f"c{i}.wav", (0.3 * np.sin(2 * np.pi * 300 * (i + 1) * t))
+                        .astype(np.float32), 32_000)
+        (data / f"c{i}.json").write_text(json.dumps(
+            {"hop_s": 0.5, "valence": [0.2, -0.2], "arousal": [0.5 * i, -0.5], "caption": "calm"}))
+    out = tmp_path / "a.safetensors"
+    run = ["-q", "train-adapter", "--model", str(model_dir), "--data", str(data), "-o", str(out),
+           "--batch", "2", "--segment-s", "0.5", "--lr", "0.01", "--device", "cpu"]
+    assert main([*run, "--steps", "2"]) == 0
+    assert out.is_file()
+    assert main([*run, "--steps", "4", "--resume"]) == 0
+    log = (tmp_path / "a.safetensors.log.csv").read_text().splitlines()
+    assert [line.split(",")[0] for line in log] == ["1", "2", "3", "4"]  # resumed at 3
+    capsys.readouterr()
+    (data / "c1.json").write_text('{"hop_s": 0.5, "valence": [0.2]}')
+    assert main([*run, "--steps", "1"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "c1.json" in err[0] and "arousal" in err[0]
