@@ -71,6 +71,9 @@ MUSICGEN_OPTIONS = (
     OptionSpec("guidance", "classifier-free guidance scale (1 = off)", 3.0, _positive),
     OptionSpec("temperature", "sampling temperature", 1.0, _positive),
     OptionSpec("top_k", "sample among the k likeliest codes (0 = all)", 250, _top_k),
+    OptionSpec("uncond_affect", "what guidance's unconditional branch is steered by: same "
+               "(the curve; guidance amplifies the text only) or zero (guidance amplifies the "
+               "affect too)", "same", _choice("same", "zero")),
     OptionSpec("fit", "bend the audio so a beat lands on every cut", True, parse_bool),
     OptionSpec("max_stretch", "largest tempo bend for fit, as a fraction", 0.08, _non_negative),
     OptionSpec("plan_guided", "MusicGen-Melody only: follow the chroma of the composer's plan",
@@ -134,8 +137,9 @@ class MusicgenBackend:
     def __init__(self, *, model: str | None = None, adapter: Path | None = None,
                  device: str = "auto", dtype: str | None = None, window: float = 30.0,
                  overlap: float = 10.0, guidance: float = 3.0, temperature: float = 1.0,
-                 top_k: int = 250, fit: bool = True, max_stretch: float = 0.08,
-                 plan_guided: bool = False, soundfont: Path | None = None) -> None:
+                 top_k: int = 250, uncond_affect: str = "same", fit: bool = True,
+                 max_stretch: float = 0.08, plan_guided: bool = False,
+                 soundfont: Path | None = None) -> None:
         from bridge.render.musicgen.generate import GenerationSettings
 
         self.model = model or os.environ.get(MODEL_ENV)
@@ -144,7 +148,7 @@ class MusicgenBackend:
         self.dtype = dtype
         self.settings = GenerationSettings(window_s=window, overlap_s=overlap,
                                            guidance_scale=guidance, temperature=temperature,
-                                           top_k=top_k)
+                                           top_k=top_k, uncond_control=uncond_affect)
         self.settings.check()  # a bad window fails before any media is read
         self.fit = fit
         self.max_stretch = max_stretch

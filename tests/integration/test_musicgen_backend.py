@@ -109,3 +109,16 @@ def test_train_adapter_command_writes_an_adapter_and_resumes(model_dir, tmp_path
     assert main([*run, "--steps", "1"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "c1.json" in err[0] and "arousal" in err[0]
+
+
+def test_options_are_parsed_by_the_backends_own_specs():
+    from bridge.errors import InvalidOptionError
+
+    parsed = music_backends.parse_options("musicgen", {"window": "12", "uncond_affect": "zero",
+                                                       "fit": "no", "top_k": "0"})
+    assert (parsed["window"], parsed["uncond_affect"], parsed["fit"], parsed["top_k"]) == (
+        12.0, "zero", False, 0)
+    for key, value in [("uncond_affect", "neutral"), ("top_k", "-1"), ("guidance", "0"),
+                       ("dtype", "int8")]:
+        with pytest.raises(InvalidOptionError, match=f"backend_options.{key}|{key}"):
+            music_backends.parse_options("musicgen", {key: value})

@@ -85,3 +85,33 @@ def test_decoded_audio_has_one_hop_per_frame():
     codes = sample_codes(bundle, condition, n_frames=10, greedy=True)
     audio = decode_codes(bundle, codes)
     assert audio.shape == (1, 10 * bundle.hop_samples) and audio.dtype.name == "float32"
+
+
+@pytest.mark.parametrize("guidance", [None, 3.0])
+@pytest.mark.parametrize("with_chroma", [False, True])
+def test_own_loop_reproduces_transformers_greedy_codes_for_melody(guidance, with_chroma):
+    import numpy as np
+
+    from bridge.render.musicgen.sampling import chroma_condition
+
+    melody = tiny_bundle(melody=True)
+    t = np.arange(32_000) / 32_000
+    chroma = chroma_condition((0.3 * np.sin(2 * np.pi * 440 * t)).astype(np.float32), 32_000,
+                              start_s=0.0, duration_s=1.0) if with_chroma else None
+    seen = []
+    decode = melody.model.audio_encoder.decode
+
+    def spy(codes, *args, **kwargs):
+        seen.append(codes.clone())
+        return decode(codes, *args, **kwargs)
+
+    melody.model.audio_encoder.decode = spy
+    try:
+        extra = {} if chroma is None else {"input_features": torch.from_numpy(chroma)}
+        tokens = melody.tokenizer([TEXT], return_tensors="pt")
+        melody.model.generate(**tokens, max_new_tokens=12 + 3, do_sample=False,
+                              guidance_scale=guidance, **extra)
+    finally:
+        del melody.model.audio_encoder.decode
+    condition = encode_condition(melody, [TEXT], guidance_scale=guidance or 1.0, chroma=chroma)
+    assert torch.equal(sample_codes(melody, condition, n_frames=12, greedy=True), seen[-1][0])
