@@ -8,14 +8,17 @@ next one gets the slack. Stretching is librosa's phase vocoder, segment by segme
 a few milliseconds of crossfade at each join; after the last anchor the audio plays at its
 own speed. The master stage then trims to the exact length and fades the last frame.
 
-The whole source is held while its beats are tracked (MusicGen's 32 kHz mono: about 0.5 GB
-an hour); the output is produced one segment at a time.
+The source is spilled to a scratch file while it arrives and read back by segment; only a
+mono 22.05 kHz copy for the beat tracker stays in memory (about 0.3 GB an hour); the output
+is produced one segment at a time.
 """
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -117,17 +120,56 @@ def fit_blocks(blocks: Iterable[Mapping[str, np.ndarray]], *, roles: Sequence[st
     """The master's block stream, bent to the cuts. Every role gets the same time map, so
     stems still sum to the mix. ``report`` (a dict) receives the anchors and beats."""
     roles = list(roles)
-    parts: dict[str, list[np.ndarray]] = {role: [] for role in roles}
-    for block in blocks:
-        for role in roles:
-            x = np.asarray(block[role], dtype=np.float32)
-            parts[role].append(x[:, None] if x.ndim == 1 else x)
-    source = {role: np.concatenate(parts[role]) if parts[role] else
-              np.zeros((0, 1), np.float32) for role in roles}
-    del parts
-    mix = sum(x.mean(axis=1) for x in source.values())
-    beats = track_beats(mix, sr) if len(mix) > sr else np.zeros(0)
-    source_s = len(mix) / sr
+    with tempfile.TemporaryDirectory(prefix="scorebridge-fit-") as scratch:
+        source, mix = _spill(blocks, roles, sr, Path(scratch))
+        yield from _bend(source, mix, roles=roles, sr=sr, cuts_s=cuts_s, duration_s=duration_s,
+                         max_stretch=max_stretch, report=report)
+
+
+def _spill(blocks, roles, sr, scratch: Path):
+    """Write each role's blocks to a raw float32 file and map it back (the source is not
+    held in memory), and keep a mono 22.05 kHz mix for the beat tracker."""
+    import soxr
+
+    files = {role: (scratch / f"{i}.f32").open("wb") for i, role in enumerate(roles)}
+    channels: dict[str, int] = {}
+    lengths = dict.fromkeys(roles, 0)
+    stream = soxr.ResampleStream(sr, BEAT_SR, 1, dtype="float32")
+    mix_parts = []
+    try:
+        for index, block in enumerate(blocks):
+            mix = None
+            for role in roles:
+                x = np.asarray(block[role], dtype=np.float32)
+                x = x[:, None] if x.ndim == 1 else x
+                want = channels.setdefault(role, x.shape[1])
+                if x.shape[1] != want:
+                    if want == 2 and x.shape[1] == 1:
+                        x = np.repeat(x, 2, axis=1)
+                    else:
+                        raise InvalidOptionError(
+                            f"block {index} of role {role!r} has {x.shape[1]} channels, the "
+                            f"first had {want}", field="roles")
+                files[role].write(np.ascontiguousarray(x).tobytes())
+                lengths[role] += len(x)
+                mix = x.mean(axis=1) if mix is None else mix + x.mean(axis=1)
+            if mix is not None:
+                mix_parts.append(stream.resample_chunk(mix))
+        mix_parts.append(stream.resample_chunk(np.zeros(0, np.float32), last=True))
+    finally:
+        for f in files.values():
+            f.close()
+    source = {}
+    for i, role in enumerate(roles):
+        n, c = lengths[role], channels.get(role, 1)
+        source[role] = (np.memmap(scratch / f"{i}.f32", dtype=np.float32, mode="r",
+                                  shape=(n, c)) if n else np.zeros((0, c), np.float32))
+    return source, np.concatenate(mix_parts) if mix_parts else np.zeros(0, np.float32)
+
+
+def _bend(source, mix, *, roles, sr, cuts_s, duration_s, max_stretch, report):
+    beats = track_beats(mix, BEAT_SR) if len(mix) > BEAT_SR else np.zeros(0)
+    source_s = max((len(x) for x in source.values()), default=0) / sr
     anchors = plan_anchors(beats, cuts_s, duration_s=duration_s, source_s=source_s,
                            max_stretch=max_stretch)
     if report is not None:
@@ -172,7 +214,7 @@ def _stretch_segment(x: np.ndarray, sr: int, start: Anchor, end: Anchor, n_out: 
     lead = (s0 - a) / rate  # output samples before the segment's start
     channels = []
     for ch in range(x.shape[1]):
-        y = segment[:, ch]
+        y = np.ascontiguousarray(segment[:, ch])
         if len(y) == 0:
             channels.append(np.zeros(n_out, np.float32))
             continue
