@@ -31,16 +31,15 @@ def _options(args: argparse.Namespace) -> ScoreOptions:
     if getattr(args, "no_detect", False):
         changes["detect_cuts"] = False
     changes.update(backend_option_changes(args))
-    return ScoreOptions().with_(**changes).validated()
+    return ScoreOptions().with_(**changes)  # validated once, where the job runs
 
 
 def cmd_analyze(args: argparse.Namespace) -> int:
-    from bridge.cuts import find_cuts
-    from bridge.timeline import read_edit
+    from bridge.pipeline import analyze_timeline
 
-    edit = read_edit(args.timeline)
     with progress_bars(not args.quiet) as progress:
-        cuts = find_cuts(edit, detect_inside=not args.no_detect, progress=progress)
+        analysis = analyze_timeline(args.timeline, _options(args), progress=progress)
+    edit, cuts = analysis.edit, analysis.cuts
     summary = {
         "timeline": str(edit.source_path),
         "name": edit.name,
@@ -64,13 +63,13 @@ def cmd_analyze(args: argparse.Namespace) -> int:
             {"time_s": round(c.time_s, 6), "kind": c.kind, "strength": round(c.strength, 3)}
             for c in cuts
         ],
-        "warnings": list(edit.warnings),
+        "warnings": list(analysis.warnings),
     }
     print(f"{edit.name}: {edit.duration_s:.2f} s at {float(edit.rate):.3f} fps "
           f"(start {edit.start_timecode}), {len(edit.shots)} shots, {len(cuts)} cuts")
     for cut in cuts:
         print(f"  cut {cut.time_s:9.3f} s  {cut.kind:<8} strength {cut.strength:.2f}")
-    for warning in edit.warnings:
+    for warning in analysis.warnings:
         print(f"  warning: {warning}")
     if args.json:
         from bridge.outputs import staged_outputs
@@ -104,7 +103,7 @@ def cmd_affect(args: argparse.Namespace) -> int:
 def cmd_score(args: argparse.Namespace) -> int:
     options = _options(args)
     if args.server:
-        from bridge.server.commands import score_via_server
+        from bridge.client import score_via_server
 
         with progress_bars(not args.quiet) as progress:
             result = score_via_server(args.server, args.timeline, args.out, options, progress)
@@ -196,8 +195,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     add("backends", cmd_backends, "list affect estimators and music backends, and what is missing")
 
-    from bridge.eval_cli import add_command as add_eval
     from bridge.install_resolve import add_command as add_install_resolve
+    from bridge.quality.eval_cli import add_command as add_eval
     from bridge.train_cli import add_command as add_train_adapter
 
     add_install_resolve(sub)

@@ -309,3 +309,23 @@ def parse_sse(lines) -> Iterator[dict]:
         # other fields (event:, id:, retry:, comments) are not used by the bridge
     if data:
         yield json.loads("\n".join(data))
+
+
+def score_via_server(address: str, timeline: str | Path, out_dir: str | Path,
+                     options: ScoreOptions | None = None,
+                     on_progress: ProgressCallback | None = None) -> dict:
+    """Score through a running bridge (gRPC); returns the ScoreResult dict (+ ``job_id``).
+
+    Ctrl-C cancels the job on the bridge rather than leaving it running there.
+    """
+    job_ids: list[str] = []
+    with BridgeClient(address) as client:
+        try:
+            return client.score(
+                timeline, out_dir, options, on_progress,
+                on_event=lambda e: job_ids.append(e["job_id"]) if not job_ids else None,
+            )
+        except KeyboardInterrupt:
+            if job_ids:
+                client.cancel_job(job_ids[0])
+            raise

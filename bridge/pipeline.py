@@ -13,12 +13,13 @@ from pathlib import Path
 from bridge.affect import estimate_affect, estimators
 from bridge.affect.markers import affect_markers
 from bridge.affect.outputs import plot_affect_png, write_affect_csv, write_affect_json
+from bridge.analysis.cuts import find_cuts
+from bridge.analysis.picture import observe_picture, problems
+from bridge.analysis.sound import observe_sound, sound_problems
 from bridge.config import ScoreOptions
-from bridge.cuts import find_cuts
 from bridge.errors import InvalidOptionError
 from bridge.music import MusicRequest, music_backends
 from bridge.outputs import StagedOutputs, staged_outputs
-from bridge.picture import observe_picture, problems
 from bridge.progress import NEVER_CANCELLED, CancelToken, ProgressFn, no_progress
 from bridge.registry import Availability
 from bridge.style import choose_style
@@ -42,26 +43,35 @@ def analyze_timeline(
     """Read a timeline and estimate its cuts, affect curve, style and markers."""
     options = options.validated()
     backend_options(options)  # a misspelt option fails before any media is read
+    return _analyze(timeline, options, progress=progress, cancel=cancel)
+
+
+def _analyze(timeline: str | Path, options: ScoreOptions, *, progress: ProgressFn,
+             cancel: CancelToken) -> Analysis:
+    """analyze_timeline with options already validated (once per job, by the caller)."""
     progress("timeline", 0.0, f"reading {Path(timeline).name}")
     edit = read_edit(timeline)
     progress("timeline", 1.0, f"{len(edit.shots)} shots, {edit.duration_s:.1f} s")
     cancel.raise_if_cancelled()
 
-    # Decoding is the cost of analysis: one pass feeds both cut detection and affect.
+    # Decoding is the cost of analysis: the picture pass feeds cut detection and affect,
+    # the sound pass the affect's loudness and the music's ducking.
     picture = observe_picture(
         edit, rate_hz=options.analysis_rate_hz, progress=progress, cancel=cancel
     )
+    sound = observe_sound(edit, progress=progress, cancel=cancel)
     cuts = find_cuts(
-        edit, detect_inside=options.detect_cuts, picture=picture, progress=progress, cancel=cancel
+        edit, picture=picture, detect_inside=options.detect_cuts, progress=progress, cancel=cancel
     )
     curve, hint_warnings = estimate_affect(
         edit,
         cuts,
+        picture=picture,
+        sound=sound,
         backend=options.affect_backend,
         backend_options=backend_options(options)["affect"],
         hop_s=options.affect_hop_s,
         rate_hz=options.analysis_rate_hz,
-        picture=picture,
         progress=progress,
         cancel=cancel,
     )
@@ -75,8 +85,10 @@ def analyze_timeline(
         affect=curve,
         style=style,
         markers=markers,
+        sound=sound,
         # the reader has already warned about missing media; add undecodable ones
-        warnings=(*edit.warnings, *problems(picture, include_missing=False), *hint_warnings),
+        warnings=(*edit.warnings, *problems(picture, include_missing=False),
+                  *sound_problems(sound), *hint_warnings),
     )
 
 
@@ -112,7 +124,7 @@ def score_timeline(
     options = options.validated()
     music_options = backend_options(options)["music"]
     backend = music_backends.create(options.music_backend, **music_options)
-    analysis = analyze_timeline(timeline, options, progress=progress, cancel=cancel)
+    analysis = _analyze(timeline, options, progress=progress, cancel=cancel)
     request = music_request(options)
     with staged_outputs(out_dir) as out:
         music = backend.generate(
@@ -144,7 +156,7 @@ def score_timeline(
             metrics["true_peak_dbtp"] = music.true_peak_dbtp
         report_path = None
         if options.report:
-            from bridge.report import REPORT_NAME, build_report
+            from bridge.quality.report import REPORT_NAME, build_report
 
             # Measured on the staged WAV; baselines render into a temp folder, not `out`.
             _, measured = build_report(

@@ -152,6 +152,31 @@ class FrameSample:
     successor_dt_s: float = 0.0
 
 
+@dataclass(frozen=True, eq=False)
+class SoundTrack:
+    """The timeline's own audio as energy (mean square) per 1/control_hz frame, record time.
+
+    Frame k covers [k, k+1) / control_hz; overlapping clips add in power. ``heard_s`` are
+    the record spans where a readable clip plays; ``problems`` (clip name, reason) the
+    clips that could not be heard.
+    """
+
+    control_hz: float
+    energy: np.ndarray
+    heard_s: tuple[tuple[float, float], ...] = ()
+    problems: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def n_frames(self) -> int:
+        return len(self.energy)
+
+    def level_db(self) -> np.ndarray:
+        """RMS level (dBFS) per frame, smoothed over 3 frames; silence where nothing played."""
+        # np.convolve rather than a running-sum filter: running sums can dip below zero
+        smoothed = np.convolve(self.energy, np.ones(3) / 3, mode="same")
+        return 10 * np.log10(smoothed + 1e-20)
+
+
 # ---------------------------------------------------------------- affect and style
 
 
@@ -266,6 +291,7 @@ class Analysis:
     affect: AffectCurve
     style: Style
     markers: tuple[AffectMarker, ...]
+    sound: SoundTrack  # the sound pass: affect loudness and the ducking side-chain
     warnings: tuple[str, ...] = ()
 
 

@@ -1,6 +1,6 @@
 """Affect: a per-hop valence/arousal curve from the picture (NarraScore §3.3), plus hints.
 
-    curve, warnings = estimate_affect(edit, cuts)            # picture -> curve, then hints
+    curve, warnings = estimate_affect(edit, cuts, picture=picture, sound=sound)
     markers = affect_markers(curve, density="sections", cuts=cuts)
 
 Estimators register by name in ``estimators``; "heuristic" (signal features, no weights)
@@ -21,11 +21,10 @@ from bridge.affect.outputs import (
     write_affect_csv,
     write_affect_json,
 )
-from bridge.errors import InvalidOptionError
-from bridge.picture import ShotPicture, readable
+from bridge.analysis.picture import ShotPicture, readable
 from bridge.progress import NEVER_CANCELLED, CancelToken, ProgressFn, no_progress
 from bridge.registry import Registry
-from bridge.types import AffectCurve, Cut, Edit
+from bridge.types import AffectCurve, Cut, Edit, SoundTrack
 
 __all__ = [
     "MOODS",
@@ -48,12 +47,12 @@ class AffectEstimator(Protocol):
 
     name: str
 
-    def estimate(self, edit: Edit, cuts: tuple[Cut, ...], *, hop_s: float = 1.0,
-                 rate_hz: float = 2.0, picture: Sequence[ShotPicture] | None = None,
+    def estimate(self, edit: Edit, cuts: tuple[Cut, ...], *, picture: Sequence[ShotPicture],
+                 sound: SoundTrack, hop_s: float = 1.0, rate_hz: float = 2.0,
                  progress: ProgressFn = no_progress,
                  cancel: CancelToken = NEVER_CANCELLED) -> AffectCurve:
-        """``picture`` is the shared decode pass's measurements; an estimator that reads
-        frames its own way (a VLM) may ignore it."""
+        """``picture`` and ``sound`` are the shared passes of ``bridge.analysis``; an
+        estimator that reads frames its own way (a VLM, at ``rate_hz``) may ignore them."""
         ...
 
 
@@ -63,21 +62,18 @@ estimators: Registry[AffectEstimator] = Registry(
 estimators.register("heuristic")(HeuristicEstimator)
 
 
-def estimate_affect(edit: Edit, cuts: tuple[Cut, ...], *, backend: str = "heuristic",
+def estimate_affect(edit: Edit, cuts: tuple[Cut, ...], *, picture: Sequence[ShotPicture],
+                    sound: SoundTrack, backend: str = "heuristic",
                     backend_options: Mapping[str, str] | None = None, hop_s: float = 1.0,
-                    rate_hz: float = 2.0,
-                    picture: Sequence[ShotPicture] | None = None,
-                    progress: ProgressFn = no_progress,
+                    rate_hz: float = 2.0, progress: ProgressFn = no_progress,
                     cancel: CancelToken = NEVER_CANCELLED) -> tuple[AffectCurve, list[str]]:
-    """Run the named estimator, then apply the editors' hints from ``edit.markers``."""
-    if not 0 < hop_s <= 10:
-        raise InvalidOptionError(f"hop_s {hop_s} is outside (0, 10] s", field="affect_hop_s")
-    if not 0 < rate_hz <= 30:
-        raise InvalidOptionError(f"rate_hz {rate_hz} is outside (0, 30]",
-                                 field="analysis_rate_hz")
+    """Run the named estimator, then apply the editors' hints from ``edit.markers``.
+
+    ``hop_s`` and ``rate_hz`` are bounded by ``ScoreOptions.validated()``, once per job.
+    """
     estimator = estimators.create(backend, **(backend_options or {}))
-    curve = estimator.estimate(edit, cuts, hop_s=hop_s, rate_hz=rate_hz, picture=picture,
-                               progress=progress, cancel=cancel)
+    curve = estimator.estimate(edit, cuts, picture=picture, sound=sound, hop_s=hop_s,
+                               rate_hz=rate_hz, progress=progress, cancel=cancel)
     warnings = [f"affect: no picture for clip {s.name!r} (media missing); its affect is "
                 "interpolated from its neighbours" for s in edit.shots if not readable(s)]
     curve, hint_warnings = apply_hints(curve, edit.markers, duration_s=edit.duration_s)

@@ -36,10 +36,10 @@ from scipy.ndimage import median_filter
 from scipy.signal.windows import kaiser
 
 from bridge.affect.features import FeatureTable
+from bridge.analysis.picture import ShotPicture
 from bridge.errors import MissingMediaError
-from bridge.picture import ShotPicture
 from bridge.progress import NEVER_CANCELLED, CancelToken, ProgressFn, no_progress
-from bridge.types import AffectCurve, Cut, Edit
+from bridge.types import AffectCurve, Cut, Edit, SoundTrack
 
 AROUSAL_WEIGHTS = {"motion": 0.45, "rhythm": 0.30, "loudness": 0.25}
 VALENCE_WEIGHTS = {"brightness": 0.40, "warmth": 0.27, "dark_share": -0.20, "saturation": 0.13}
@@ -189,16 +189,15 @@ class HeuristicEstimator:
     name: str = "heuristic"
     width: int = 160  # frame width the features are computed at
 
-    def estimate(self, edit: Edit, cuts: tuple[Cut, ...], *, hop_s: float = 1.0,
-                 rate_hz: float = 2.0, picture: Sequence[ShotPicture] | None = None,
+    def estimate(self, edit: Edit, cuts: tuple[Cut, ...], *, picture: Sequence[ShotPicture],
+                 sound: SoundTrack, hop_s: float = 1.0, rate_hz: float = 2.0,
                  progress: ProgressFn = no_progress,
                  cancel: CancelToken = NEVER_CANCELLED) -> AffectCurve:
-        from bridge.affect.observe import observe  # media I/O only when estimating
-        from bridge.picture import observe_picture, problems
+        from bridge.affect.observe import observe
+        from bridge.analysis.picture import problems
 
-        if picture is None:
-            picture = observe_picture(edit, rate_hz=rate_hz, width=self.width, cancel=cancel)
-        table = observe(edit, cuts, hop_s=hop_s, picture=picture, progress=progress,
-                        cancel=cancel)
+        cancel.raise_if_cancelled()
+        table = observe(edit, cuts, picture=picture, sound=sound, hop_s=hop_s,
+                        progress=progress)
         return curve_from_features(table, timeline=edit.name, source_path=edit.source_path,
                                    problems=problems(picture))

@@ -27,7 +27,7 @@ The last ``END_FADE_S`` (30 ms, under one frame at any video rate) is faded out 
 half-cosine ending at zero on the last sample, so cut-off tails do not click.
 
 ``finish`` is the one call a backend makes: it builds the ducking envelope from the
-analysed timeline when the request asks for it, then runs ``master``.
+analysis's sound pass when the request asks for it, then runs ``master``.
 """
 
 from __future__ import annotations
@@ -176,10 +176,11 @@ def finish(
     cancel: CancelToken = NEVER_CANCELLED,
 ) -> MasterResult:
     """``master`` for a backend's ``generate``: the timeline's length, the request's rate,
-    stems and ducking. ``analysis`` is a ``bridge.types.Analysis``, ``request`` a
-    ``bridge.music.MusicRequest``. ``fit_to_picture`` first bends the blocks so a beat lands
-    on every cut (``bridge.music.fit``; for backends whose audio does not know the cuts)."""
-    from bridge.music.ducking import dialogue_ducking
+    stems and ducking under the dialogue the sound pass heard. ``analysis`` is a
+    ``bridge.types.Analysis``, ``request`` a ``bridge.music.MusicRequest``.
+    ``fit_to_picture`` first bends the blocks so a beat lands on every cut
+    (``bridge.music.fit``; for backends whose audio does not know the cuts)."""
+    from bridge.music.ducking import ducking_from_level
 
     edit = analysis.edit
     if fit_to_picture:
@@ -191,8 +192,8 @@ def finish(
                             duration_s=edit.duration_s,
                             max_stretch=MAX_STRETCH if max_stretch is None else max_stretch)
     envelope = None
-    if request.duck_db > 0 and edit.audio_clips:
-        envelope = dialogue_ducking(edit, depth_db=request.duck_db, cancel=cancel)
+    if request.duck_db > 0 and analysis.sound.heard_s:
+        envelope = ducking_from_level(analysis.sound, depth_db=request.duck_db)
     return master(
         blocks,
         roles=roles,

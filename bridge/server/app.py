@@ -1,6 +1,6 @@
 """Server lifecycle: build, start, serve until SIGTERM/SIGINT, stop within the grace period.
 
-    python -m bridge.server.app [--port 50051] [--http-port 50052] [--listen ADDR] [--jobs-dir DIR]
+    python -m bridge.server [--port 50051] [--http-port 50052] [--listen ADDR] [--jobs-dir DIR]
 
 (the same as ``scorebridge serve``). Health is NOT_SERVING until the server is ready and
 again from the moment shutdown begins; running jobs are cancelled on shutdown, and the
@@ -197,18 +197,3 @@ def run_server(
 
 def _join(host: str, port: int) -> str:
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-
-
-def main(argv: list[str] | None = None) -> int:
-    import argparse
-
-    from bridge.server.commands import add_serve_arguments, cmd_serve
-
-    parser = argparse.ArgumentParser(prog="python -m bridge.server.app",
-                                     description="Run the Scorebridge bridge.")
-    add_serve_arguments(parser)
-    return cmd_serve(parser.parse_args(argv))
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

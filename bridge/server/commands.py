@@ -1,12 +1,14 @@
-"""The ``scorebridge serve`` subcommand and ``scorebridge score --server``'s client side."""
+"""The ``scorebridge serve`` subcommand (also ``python -m bridge.server``).
+
+Only the argument parsing lives here, so that building the CLI does not import grpc;
+``bridge.server.app`` is imported when the command runs. Nothing in ``bridge.server``
+imports this module.
+"""
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
-
-from bridge.config import ScoreOptions
-from bridge.progress import ProgressFn, no_progress
 
 
 def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
@@ -49,23 +51,9 @@ def add_commands(subparsers) -> None:
     parser.set_defaults(func=cmd_serve)
 
 
-def score_via_server(address: str, timeline: str | Path, out_dir: str | Path,
-                     options: ScoreOptions | None = None,
-                     on_progress: ProgressFn | None = None) -> dict:
-    """Score through a running bridge (gRPC); returns the ScoreResult dict (+ ``job_id``).
-
-    Ctrl-C cancels the job on the bridge rather than leaving it running there.
-    """
-    from bridge.client import BridgeClient
-
-    job_ids: list[str] = []
-    with BridgeClient(address) as client:
-        try:
-            return client.score(
-                timeline, out_dir, options, on_progress or no_progress,
-                on_event=lambda e: job_ids.append(e["job_id"]) if not job_ids else None,
-            )
-        except KeyboardInterrupt:
-            if job_ids:
-                client.cancel_job(job_ids[0])
-            raise
+def main(argv: list[str] | None = None) -> int:
+    """``python -m bridge.server``: the bridge without the rest of the CLI."""
+    parser = argparse.ArgumentParser(prog="python -m bridge.server",
+                                     description="Run the Scorebridge bridge.")
+    add_serve_arguments(parser)
+    return cmd_serve(parser.parse_args(argv))

@@ -10,11 +10,11 @@ import soundfile
 from fixture_timelines import shots_timeline
 
 from bridge import ScoreOptions, score_timeline
-from bridge.baselines import render_baseline
 from bridge.eval import evaluate
 from bridge.media.synth import SceneSpec
 from bridge.music import MusicRequest
 from bridge.music.master import finish
+from bridge.quality.baselines import render_baseline
 
 pytestmark = [pytest.mark.timeout(900), pytest.mark.slow]
 

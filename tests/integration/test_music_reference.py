@@ -2,10 +2,11 @@
 
 The hashes below were recorded from the tree before ``bridge/music/`` existed (the
 FluidSynth renderer still did ducking, loudness, limiting, the fade and the write).
-The analysis is built in code (no x264 encode, whose bytes can wobble), and the dialogue
-is a 16-bit WAV, so every input is bit-exact; the output then depends only on the
-composer, FluidSynth and the finishing stage. FluidSynth's output differs between library
-versions and SoundFonts, so the check runs where the hashes were recorded.
+The analysis is built in code (no x264 encode, whose bytes can wobble) around the real
+sound pass, and the dialogue is a 16-bit WAV, so every input is bit-exact; the output
+then depends only on the composer, FluidSynth and the finishing stage. FluidSynth's
+output differs between library versions and SoundFonts, so the check runs where the
+hashes were recorded.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from bridge.analysis.sound import observe_sound
 from bridge.media.synth import SceneSpec, encode_audio
 from bridge.style import STYLES
 from bridge.types import AffectCurve, Analysis, Clip, Cut, Edit
@@ -69,7 +71,7 @@ def reference_analysis(folder: Path) -> Analysis:
                         arousal=np.interp(t, [0, 8, 13], [-0.6, 0.8, -0.2]),
                         confidence=np.ones(13))
     return Analysis(edit=edit, cuts=tuple(Cut(s, "edit") for s in CUTS_S), affect=curve,
-                    style=STYLES["cinematic-orchestral"], markers=())
+                    style=STYLES["cinematic-orchestral"], markers=(), sound=observe_sound(edit))
 
 
 def digest(path: Path) -> str:

@@ -316,7 +316,7 @@ def test_health_not_serving_until_ready_and_after_stop(tmp_path):
 
 def test_score_via_server_and_cli(bridge, short_timeline, tmp_path, capsys):
     from bridge.cli import main
-    from bridge.server.commands import score_via_server
+    from bridge.client import score_via_server
 
     seen: list[str] = []
     result = score_via_server(bridge.grpc_address, short_timeline, tmp_path / "a", ScoreOptions(),

@@ -14,8 +14,8 @@ import soundfile
 from scipy import signal
 
 from bridge.errors import CancelledError, InvalidOptionError
-from bridge.mix import DuckingEnvelope
 from bridge.music import END_FADE_S, master
+from bridge.music.ducking import DuckingEnvelope
 from bridge.progress import CancelToken
 
 SR = 48_000

@@ -10,8 +10,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from bridge.analysis.picture import ShotPicture, hsv_histogram, record_time
 from bridge.media import frames_between
-from bridge.picture import ShotPicture, hsv_histogram, observe_picture, record_time
 from bridge.progress import NEVER_CANCELLED, CancelToken, ProgressFn, no_progress
 from bridge.types import Clip, Cut, Edit
 
@@ -143,11 +143,10 @@ def detect_in_shot(
 def find_cuts(
     edit: Edit,
     *,
+    picture: Sequence[ShotPicture],
     detect_inside: bool = True,
     min_shot_s: float = 1.0,
     threshold: float = DEFAULT_THRESHOLD,
-    rate_hz: float = 2.0,
-    picture: Sequence[ShotPicture] | None = None,
     progress: ProgressFn = no_progress,
     cancel: CancelToken = NEVER_CANCELLED,
 ) -> tuple[Cut, ...]:
@@ -155,15 +154,14 @@ def find_cuts(
 
     Edit points are kind "edit" (strength 1, with the transition's name when a
     transition is centred on them). Inside shots longer than ``2 * min_shot_s`` whose
-    media is present, scene changes are detected (kind "detected"); a detected cut
-    closer than ``min_shot_s`` to another cut is dropped, and a flash is never a cut.
+    media is present, scene changes are detected (kind "detected") from the picture
+    pass; a detected cut closer than ``min_shot_s`` to another cut is dropped, and a
+    flash is never a cut.
     """
     cuts = edit_cuts(edit)
     edit_points = [c.time_s for c in cuts]
     found: list[Cut] = []
     if detect_inside:
-        if picture is None:  # called on its own: run the picture pass here
-            picture = observe_picture(edit, rate_hz=rate_hz, progress=progress, cancel=cancel)
         # Shots whose media could not be read keep their edit points; the pass reports them.
         todo = [p for p in picture if len(p) >= 2 and p.shot.speed != 0
                 and p.shot.duration_s > 2 * min_shot_s]

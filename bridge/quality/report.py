@@ -1,7 +1,7 @@
 """The score report: one self-contained report.html an editor can open beside score.wav.
 
 Every number on the page comes from `bridge.eval` measuring rendered audio (ours and the
-baselines of `bridge.baselines`, rendered by the same composer); the only thing read from
+baselines of `bridge.quality.baselines`, rendered by the same composer); the only thing read from
 the music plan is the section list, shown as what the composer intended.
 
 `build_report` is what the pipeline calls; `write_report` only lays out results it is given,
@@ -22,13 +22,13 @@ from typing import Any
 
 import numpy as np
 
-from bridge.baselines import BASELINES, render_baseline
 from bridge.eval import EvalReport
 from bridge.eval.evaluate import Evaluation, evaluate_with_curves
 from bridge.eval.metrics import standardise
 from bridge.music import MusicRequest
 from bridge.outputs import atomic_write
 from bridge.progress import NEVER_CANCELLED, CancelToken, ProgressFn, no_progress
+from bridge.quality.baselines import BASELINES, render_baseline
 from bridge.types import Analysis
 
 REPORT_NAME = "report.html"

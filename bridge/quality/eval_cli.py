@@ -54,10 +54,9 @@ def measure_all(
     """(analysis, reports by column): ours, the baselines, and the reference if given."""
     from bridge.pipeline import analyze_timeline, backend_options, music_request
     from bridge.progress import no_progress
-    from bridge.report import evaluate_baselines, evaluate_timeline_audio
+    from bridge.quality.report import evaluate_baselines, evaluate_timeline_audio
 
     progress = progress or no_progress
-    options = options.validated()
     analysis = analyze_timeline(timeline, options, progress=progress)
     progress("report", 0.0, f"measuring {Path(score).name}")
     reports = {"ours": evaluate_timeline_audio(analysis, score, reference_path=reference)}
@@ -99,7 +98,7 @@ def print_table(reports: dict[str, EvalReport], *, title: str) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from bridge.report import shown_rows
+    from bridge.quality.report import shown_rows
 
     console = Console()
     if not console.is_terminal:
