@@ -198,7 +198,8 @@ class MusicgenBackend:
                                 progress, cancel)
         blocks = _resampled(windows, sr_in=bundle.sampling_rate, sr_out=request.sr)
         finished = finish(blocks, roles=("music",), analysis=analysis, request=request,
-                          wav_path=wav_path, stems_dir=stems_dir, fit_to_picture=self.fit,
+                          wav_path=wav_path, stems_dir=stems_dir,
+                          fit_to_picture=self.fit and bool(analysis.cuts),
                           max_stretch=self.max_stretch, progress=progress, cancel=cancel)
         return MusicOutput(
             wav_path=finished.path,
