@@ -106,14 +106,22 @@ def musicgen_unavailable(*, model: str | None = None, adapter: Path | None = Non
                 f"${MODEL_ENV}; {_HINT}")
     folder = Path(model).expanduser()
     if folder.exists() or model.startswith((".", "/", "~")) or model.count("/") != 1:
-        if not (folder / "config.json").is_file():
+        config = folder / "config.json"
+        if not config.is_file():
             return f"no MusicGen weights at {folder}; {_HINT}"
     else:
         from huggingface_hub import try_to_load_from_cache
 
-        if not isinstance(try_to_load_from_cache(model, "config.json"), str):
+        cached = try_to_load_from_cache(model, "config.json")
+        if not isinstance(cached, str):
             return (f"{model} is not in the local hub cache; download it first "
                     f"(hf download {model}); {_HINT}")
+        config = Path(cached)
+    model_type = _model_type(config)
+    if model_type not in ("musicgen", "musicgen_melody"):
+        return f"{model} holds a {model_type!r} model, not MusicGen; {_HINT}"
+    if plan_guided and model_type != "musicgen_melody":
+        return f"plan_guided needs a MusicGen-Melody checkpoint; {model} is plain MusicGen"
     if adapter is not None and not Path(adapter).is_file():
         return f"no adapter file at {adapter}"
     if device.startswith("cuda"):
@@ -126,6 +134,15 @@ def musicgen_unavailable(*, model: str | None = None, adapter: Path | None = Non
 
         return soundfont_available(soundfont)
     return ""
+
+
+def _model_type(config: Path) -> str:
+    import json
+
+    try:
+        return str(json.loads(config.read_text()).get("model_type", ""))
+    except (OSError, ValueError):
+        return ""
 
 
 @music_backends.register("musicgen", check=musicgen_unavailable, options=MUSICGEN_OPTIONS)

@@ -122,3 +122,28 @@ def test_options_are_parsed_by_the_backends_own_specs():
                        ("dtype", "int8")]:
         with pytest.raises(InvalidOptionError, match=f"backend_options.{key}|{key}"):
             music_backends.parse_options("musicgen", {key: value})
+
+
+def test_plan_guided_follows_the_composers_rendering_with_a_melody_model(model_dir, tmp_path):
+    from bridge.errors import BackendUnavailableError
+    from bridge.render import soundfont_available
+    from bridge.render.musicgen.loader import build_random_musicgen
+
+    if soundfont_available():
+        pytest.skip(soundfont_available())
+    melody_dir = tmp_path / "melody"
+    bundle = build_random_musicgen("tiny", melody=True, seed=0)
+    bundle.model.save_pretrained(melody_dir)
+    bundle.tokenizer.save_pretrained(melody_dir)
+    (tmp_path / "media").mkdir()
+    timeline = shots_timeline(tmp_path / "media", [0.0, 0.8, 1.6],
+                              lambda i, d: SceneSpec(d, background=(60 * i, 90, 200)))
+    common = {"device": "cpu", "window": "1", "overlap": "0.2", "top_k": "8",
+              "plan_guided": "true"}
+    result = score_timeline(timeline, tmp_path / "out", ScoreOptions(
+        music_backend="musicgen", backend_options={"model": str(melody_dir), **common}))
+    assert soundfile.info(result.wav_path).frames == result.analysis.edit.n_samples(48_000)
+    with pytest.raises(BackendUnavailableError, match="plan_guided needs a MusicGen-Melody"):
+        score_timeline(timeline, tmp_path / "plain", ScoreOptions(
+            music_backend="musicgen", backend_options={"model": str(model_dir), **common}))
+    assert not (tmp_path / "plain").exists()
