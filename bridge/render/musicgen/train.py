@@ -218,6 +218,10 @@ def cached_codes(bundle, example: Example, cache_dir: Path) -> np.ndarray:
         values = torch.from_numpy(audio)[None, None].to(bundle.device, bundle.dtype)
         codes = bundle.model.audio_encoder.encode(values).audio_codes[0, 0]
     codes = codes.cpu().numpy().astype(np.int64)
+    if codes.shape[0] != bundle.num_codebooks:
+        raise InvalidOptionError(
+            f"EnCodec gave {codes.shape[0]} codebooks, the decoder reads {bundle.num_codebooks}",
+            path=example.audio_path, field="model")
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".part.npy")
     np.save(tmp, codes)
