@@ -122,9 +122,11 @@ def score_timeline(
 ) -> ScoreResult:
     """Analyse and score a timeline; write the soundtrack, MIDI, affect files and result OTIO."""
     options = options.validated()
-    music_options = backend_options(options)["music"]
-    backend = music_backends.create(options.music_backend, **music_options)
+    music_options = backend_options(options)["music"]  # refused here, before any decoding
     analysis = _analyze(timeline, options, progress=progress, cancel=cancel)
+    # built after the analysis, so that what it loads (a synth, a model) is not resident
+    # while the picture is decoded
+    backend = music_backends.create(options.music_backend, **music_options)
     request = music_request(options)
     with staged_outputs(out_dir) as out:
         music = backend.generate(

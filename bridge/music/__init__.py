@@ -20,7 +20,7 @@ from bridge.music.base import (
     MusicRequest,
     music_backends,
 )
-from bridge.music.master import END_FADE_S, GainEnvelope, MasterResult, finish, master
+from bridge.music.master import END_FADE_S, GainEnvelope, MasterResult, finish, master_audio
 from bridge.music.musicgen import MusicgenBackend
 from bridge.music.symbolic import SymbolicBackend, render_arrangement
 
@@ -35,7 +35,7 @@ __all__ = [
     "MusicgenBackend",
     "SymbolicBackend",
     "finish",
-    "master",
+    "master_audio",
     "music_backends",
     "render_arrangement",
 ]

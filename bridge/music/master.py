@@ -4,9 +4,10 @@ A backend yields its audio as blocks: one mapping per block, role -> (n, channel
 (channels 1 or 2; mono is played on both sides), every block carrying the same roles, the
 blocks back to back from the timeline's first sample. A backend without stems yields one
 role (e.g. ``{"music": block}``). Block sizes are the backend's choice and may vary; the
-result does not depend on them.
+result does not depend on them. A block belongs to the stage once yielded: it is ducked
+and faded in place, so a source must not reuse its arrays for the next block.
 
-    result = master(blocks, roles=("music",), out_path=wav, n_samples=n, sr=48_000)
+    result = master_audio(blocks, roles=("music",), out_path=wav, n_samples=n, sr=48_000)
 
 Pass 1 applies the gain envelope (dialogue ducking) and the end fade to every role, sums
 the roles into the mix (in role order), feeds the mix to a streaming ``LevelMeter`` and
@@ -27,7 +28,7 @@ The last ``END_FADE_S`` (30 ms, under one frame at any video rate) is faded out 
 half-cosine ending at zero on the last sample, so cut-off tails do not click.
 
 ``finish`` is the one call a backend makes: it builds the ducking envelope from the
-analysis's sound pass when the request asks for it, then runs ``master``.
+analysis's sound pass when the request asks for it, then runs ``master_audio``.
 """
 
 from __future__ import annotations
@@ -45,8 +46,11 @@ import numpy as np
 import soundfile
 
 from bridge.errors import BridgeError, InvalidOptionError
+from bridge.music.base import MusicRequest
+from bridge.music.ducking import ducking_from_level
 from bridge.music.loudness import LevelMeter, chunk_gain_block, plan_gain
 from bridge.progress import NEVER_CANCELLED, CancelToken, ProgressFn, no_progress
+from bridge.types import Analysis
 
 END_FADE_S = 0.03
 PASS1_SHARE = 0.8  # of the progress bar; pass 1 carries the synthesis
@@ -76,7 +80,7 @@ class MasterResult:
     warnings: tuple[str, ...] = ()  # e.g. the target loudness was out of reach
 
 
-def master(
+def master_audio(
     blocks: Iterable[RoleBlocks],
     *,
     roles: Sequence[str],
@@ -166,8 +170,8 @@ def finish(
     blocks: Iterable[RoleBlocks],
     *,
     roles: Sequence[str],
-    analysis,
-    request,
+    analysis: Analysis,
+    request: MusicRequest,
     wav_path: Path,
     stems_dir: Path,
     fit_to_picture: bool = False,
@@ -175,12 +179,10 @@ def finish(
     progress: ProgressFn = no_progress,
     cancel: CancelToken = NEVER_CANCELLED,
 ) -> MasterResult:
-    """``master`` for a backend's ``generate``: the timeline's length, the request's rate,
-    stems and ducking under the dialogue the sound pass heard. ``analysis`` is a
-    ``bridge.types.Analysis``, ``request`` a ``bridge.music.MusicRequest``.
-    ``fit_to_picture`` first bends the blocks so a beat lands on every cut
-    (``bridge.music.fit``; for backends whose audio does not know the cuts)."""
-    from bridge.music.ducking import ducking_from_level
+    """``master_audio`` for a backend's ``generate``: the timeline's length, the request's rate,
+    stems and ducking under the dialogue the sound pass heard. ``fit_to_picture`` first bends
+    the blocks so a beat lands on every cut (``bridge.music.fit``; for backends whose audio
+    does not know the cuts)."""
 
     edit = analysis.edit
     if fit_to_picture:
@@ -194,7 +196,7 @@ def finish(
     envelope = None
     if request.duck_db > 0 and analysis.sound.heard_s:
         envelope = ducking_from_level(analysis.sound, depth_db=request.duck_db)
-    return master(
+    return master_audio(
         blocks,
         roles=roles,
         out_path=wav_path,
@@ -229,6 +231,7 @@ def _stereo_blocks(
             continue
         yield start, {role: x[:n] for role, x in stereo.items()}
         start += n
+        del block, stereo  # let the source reuse the memory for its next block
     if start < n_samples:  # a source that runs short ends in silence
         pad_n = max(1, round(WRITE_BLOCK_S * sr))
         for pad_start in range(start, n_samples, pad_n):
@@ -248,7 +251,9 @@ def _as_stereo(x: np.ndarray, *, role: str, index: int) -> np.ndarray:
     if not np.isfinite(x).all():
         raise InvalidOptionError(f"block {index} of role {role!r} has NaN or inf samples",
                                  field="roles")
-    return np.repeat(x, 2, axis=1) if x.shape[1] == 1 else x
+    if x.shape[1] == 1:
+        return np.repeat(x, 2, axis=1)
+    return x if x.flags.writeable else x.copy()  # e.g. np.broadcast_to views
 
 
 def _first_pass(
@@ -264,8 +269,9 @@ def _first_pass(
             envelope = _envelope(
                 start=start, n=n, n_samples=n_samples, sr=sr, gain_envelope=gain_envelope
             )
-            if envelope is not None:
-                stems = {role: stems[role] * envelope[:, None] for role in roles}
+            if envelope is not None:  # in place: a copy of every role would double the block
+                for role in roles:
+                    stems[role] *= envelope[:, None]
             mix = _sum_stems(stems, roles, n)
             meter.add(mix)
             for name, f in files.items():
@@ -275,6 +281,7 @@ def _first_pass(
                 PASS1_SHARE * (start + n) / n_samples,
                 f"rendered {(start + n) / sr:.1f} of {n_samples / sr:.1f} s",
             )
+            del stems, mix, envelope  # before the source makes the next block
     finally:
         for f in files.values():
             f.close()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from bridge.music.base import MusicOutput, MusicRequest, music_backends
-from bridge.music.master import GainEnvelope, MasterResult, finish, master
+from bridge.music.master import GainEnvelope, MasterResult, finish, master_audio
 from bridge.progress import NEVER_CANCELLED, CancelToken, ProgressFn, no_progress
 from bridge.registry import OptionSpec, parse_path
 from bridge.types import Analysis, Arrangement
@@ -84,12 +84,12 @@ def render_arrangement(
     progress: ProgressFn = no_progress,
     cancel: CancelToken = NEVER_CANCELLED,
 ) -> MasterResult:
-    """An arrangement straight to a finished WAV (and stems): synthesis, then ``master``."""
+    """An arrangement straight to a finished WAV (and stems): synthesis, then ``master_audio``."""
     from bridge.render import arrangement_roles, synthesise
 
     blocks = synthesise(arrangement, n_samples=n_samples, sr=sr, soundfont=soundfont,
                         block_s=block_s)
-    return master(blocks, roles=arrangement_roles(arrangement), out_path=out_path,
+    return master_audio(blocks, roles=arrangement_roles(arrangement), out_path=out_path,
                   n_samples=n_samples, sr=sr, stems_dir=stems_dir, gain_envelope=gain_envelope,
                   target_lufs=target_lufs, true_peak_dbtp=true_peak_dbtp, progress=progress,
                   cancel=cancel)

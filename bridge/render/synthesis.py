@@ -59,6 +59,7 @@ def _blocks(arrangement: Arrangement, *, font: Path, n_samples: int, sr: int,
             for role, volume, player in players:
                 stems[role] += player.render(n) * np.float32(volume)
             yield stems
+            del stems  # the consumer is done with it: one block alive at a time
     finally:
         for _, _, player in players:
             player.close()

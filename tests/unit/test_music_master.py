@@ -14,7 +14,7 @@ import soundfile
 from scipy import signal
 
 from bridge.errors import CancelledError, InvalidOptionError
-from bridge.music import END_FADE_S, master
+from bridge.music import END_FADE_S, master_audio
 from bridge.music.ducking import DuckingEnvelope
 from bridge.progress import CancelToken
 
@@ -46,7 +46,7 @@ def true_peak_dbtp(x: np.ndarray) -> float:
 
 def test_numpy_source_is_finished_to_spec(tmp_path):
     n = 5 * SR + 1234  # not a whole block count of anything
-    result = master(decoder_blocks(n), roles=["music"], out_path=tmp_path / "m.wav",
+    result = master_audio(decoder_blocks(n), roles=["music"], out_path=tmp_path / "m.wav",
                     n_samples=n, sr=SR)
     x, sr = soundfile.read(result.path)
     info = soundfile.info(str(result.path))
@@ -61,16 +61,29 @@ def test_numpy_source_is_finished_to_spec(tmp_path):
 
 def test_block_sizes_do_not_change_the_bytes(tmp_path):
     n = 3 * SR
-    a = master(decoder_blocks(n, block_sizes=(48_000,)), roles=["music"],
+    a = master_audio(decoder_blocks(n, block_sizes=(48_000,)), roles=["music"],
                out_path=tmp_path / "a.wav", n_samples=n)
-    b = master(decoder_blocks(n, block_sizes=(1000, 33_333, 7)), roles=["music"],
+    b = master_audio(decoder_blocks(n, block_sizes=(1000, 33_333, 7)), roles=["music"],
                out_path=tmp_path / "b.wav", n_samples=n)
     assert a.path.read_bytes() == b.path.read_bytes()
 
 
+def test_read_only_blocks_are_accepted(tmp_path):
+    n = SR
+
+    def frozen():
+        for start in range(0, n, 10_000):
+            block = np.broadcast_to(np.float32(0.1), (min(10_000, n - start), 2))
+            assert not block.flags.writeable
+            yield {"music": block}
+
+    result = master_audio(frozen(), roles=["music"], out_path=tmp_path / "f.wav", n_samples=n)
+    assert soundfile.info(str(result.path)).frames == n
+
+
 def test_stems_sum_to_the_mix(tmp_path):
     n = 4 * SR
-    result = master(decoder_blocks(n, stems=True, channels=2), roles=["tone", "noise"],
+    result = master_audio(decoder_blocks(n, stems=True, channels=2), roles=["tone", "noise"],
                     out_path=tmp_path / "mix.wav", n_samples=n, stems_dir=tmp_path / "stems")
     mix, _ = soundfile.read(result.path)
     stems = [soundfile.read(result.stem_paths[r])[0] for r in ("tone", "noise")]
@@ -80,11 +93,11 @@ def test_stems_sum_to_the_mix(tmp_path):
 
 def test_short_source_is_padded_and_long_one_cut(tmp_path):
     n = 2 * SR
-    short = master(decoder_blocks(SR), roles=["music"], out_path=tmp_path / "short.wav",
+    short = master_audio(decoder_blocks(SR), roles=["music"], out_path=tmp_path / "short.wav",
                    n_samples=n)
     x, _ = soundfile.read(short.path)
     assert len(x) == n and np.abs(x[SR + 10:]).max() == 0.0 and np.abs(x[:SR]).max() > 0.1
-    long = master(decoder_blocks(3 * SR), roles=["music"], out_path=tmp_path / "long.wav",
+    long = master_audio(decoder_blocks(3 * SR), roles=["music"], out_path=tmp_path / "long.wav",
                   n_samples=n)
     assert soundfile.info(str(long.path)).frames == n
 
@@ -94,7 +107,7 @@ def test_ducking_envelope_lowers_the_music_where_it_dips(tmp_path):
     gain_db = np.zeros(601)
     gain_db[200:400] = -12.0  # 2..4 s, a step (no slew) keeps the check exact
     envelope = DuckingEnvelope(gain_db=gain_db, control_hz=100.0, active=gain_db < 0)
-    result = master(decoder_blocks(n), roles=["music"], out_path=tmp_path / "d.wav",
+    result = master_audio(decoder_blocks(n), roles=["music"], out_path=tmp_path / "d.wav",
                     n_samples=n, gain_envelope=envelope)
     x, _ = soundfile.read(result.path)
 
@@ -114,7 +127,7 @@ def test_cancel_and_bad_blocks_leave_nothing(tmp_path):
             token.cancel()
 
     with pytest.raises(CancelledError):
-        master(decoder_blocks(3 * SR), roles=["music"], out_path=tmp_path / "c.wav",
+        master_audio(decoder_blocks(3 * SR), roles=["music"], out_path=tmp_path / "c.wav",
                n_samples=3 * SR, stems_dir=tmp_path / "stems", progress=progress, cancel=token)
 
     def bad_blocks():
@@ -122,17 +135,17 @@ def test_cancel_and_bad_blocks_leave_nothing(tmp_path):
         yield {"music": np.zeros((100, 3), np.float32)}
 
     with pytest.raises(InvalidOptionError, match=r"block 1 of role 'music' has shape \(100, 3\)"):
-        master(bad_blocks(), roles=["music"], out_path=tmp_path / "b.wav", n_samples=SR)
+        master_audio(bad_blocks(), roles=["music"], out_path=tmp_path / "b.wav", n_samples=SR)
     with pytest.raises(InvalidOptionError, match="roles"):
-        master(decoder_blocks(SR), roles=["other"], out_path=tmp_path / "r.wav", n_samples=SR)
+        master_audio(decoder_blocks(SR), roles=["other"], out_path=tmp_path / "r.wav", n_samples=SR)
     with pytest.raises(InvalidOptionError, match="plain name"):
-        master(decoder_blocks(SR), roles=["../x"], out_path=tmp_path / "p.wav", n_samples=SR)
+        master_audio(decoder_blocks(SR), roles=["../x"], out_path=tmp_path / "p.wav", n_samples=SR)
 
     def nan_blocks():
         yield {"music": np.full((100, 2), np.nan, np.float32)}
 
     with pytest.raises(InvalidOptionError, match="NaN"):
-        master(nan_blocks(), roles=["music"], out_path=tmp_path / "n.wav", n_samples=SR)
+        master_audio(nan_blocks(), roles=["music"], out_path=tmp_path / "n.wav", n_samples=SR)
     assert list(tmp_path.iterdir()) == []
 
 
@@ -147,5 +160,5 @@ def test_the_source_is_closed_when_the_stage_fails(tmp_path):
             closed.append(True)  # a model or synth would be released here
 
     with pytest.raises(InvalidOptionError):
-        master(source(), roles=["music"], out_path=tmp_path / "x.wav", n_samples=SR)
+        master_audio(source(), roles=["music"], out_path=tmp_path / "x.wav", n_samples=SR)
     assert closed == [True]
