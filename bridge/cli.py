@@ -245,13 +245,13 @@ def build_parser() -> argparse.ArgumentParser:
     from bridge.install_premiere import add_command as add_install_premiere
     from bridge.install_resolve import add_command as add_install_resolve
     from bridge.quality.eval_cli import add_command as add_eval
-    from bridge.train_cli import add_command as add_train_probe
+    from bridge.train_cli import add_commands as add_training
 
     add_install_resolve(sub)
     add_install_premiere(sub)
     add_doctor(sub)
     add_eval(sub)
-    add_train_probe(sub)
+    add_training(sub)
     try:
         from bridge.server.commands import add_commands
     except ImportError:  # the server package is optional at import time (e.g. grpc missing)

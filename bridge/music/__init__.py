@@ -8,7 +8,9 @@
 (``music_backends``; external backends join through the ``scorebridge.music_backends``
 entry-point group). ``master``: the finishing stage any source of float blocks goes
 through (ducking, loudness, limiter, end fade, stems, exact-length 24-bit WAV).
-``symbolic``: the embedded backend (composer, arrangement, FluidSynth).
+``symbolic``: the embedded backend (composer, arrangement, FluidSynth). ``musicgen``: the
+neural backend (transformers' MusicGen + the affect adapter; torch only when it runs).
+``fit``: bends any backend's audio so a beat lands on every cut (``finish(fit_to_picture=)``).
 """
 
 from bridge.music.base import (
@@ -19,6 +21,7 @@ from bridge.music.base import (
     music_backends,
 )
 from bridge.music.master import END_FADE_S, GainEnvelope, MasterResult, finish, master_audio
+from bridge.music.musicgen import MusicgenBackend
 from bridge.music.symbolic import SymbolicBackend, render_arrangement
 
 __all__ = [
@@ -29,6 +32,7 @@ __all__ = [
     "MusicBackend",
     "MusicOutput",
     "MusicRequest",
+    "MusicgenBackend",
     "SymbolicBackend",
     "finish",
     "master_audio",

@@ -174,13 +174,25 @@ def finish(
     request: MusicRequest,
     wav_path: Path,
     stems_dir: Path,
+    fit_to_picture: bool = False,
+    max_stretch: float | None = None,
     progress: ProgressFn = no_progress,
     cancel: CancelToken = NEVER_CANCELLED,
 ) -> MasterResult:
     """``master_audio`` for a backend's ``generate``: the timeline's length, the request's rate,
-    stems and ducking under the dialogue the sound pass heard."""
+    stems and ducking under the dialogue the sound pass heard. ``fit_to_picture`` first bends
+    the blocks so a beat lands on every cut (``bridge.music.fit``; for backends whose audio
+    does not know the cuts)."""
 
     edit = analysis.edit
+    if fit_to_picture:
+        from bridge.music.fit import MAX_STRETCH, fit_blocks
+
+        progress("fit", 0.0, "fitting the music to the cuts")
+        blocks = fit_blocks(blocks, roles=roles, sr=request.sr,
+                            cuts_s=[cut.time_s for cut in analysis.cuts],
+                            duration_s=edit.duration_s,
+                            max_stretch=MAX_STRETCH if max_stretch is None else max_stretch)
     envelope = None
     if request.duck_db > 0 and analysis.sound.heard_s:
         envelope = ducking_from_level(analysis.sound, depth_db=request.duck_db)
