@@ -63,6 +63,8 @@ def _options(args: argparse.Namespace) -> ScoreOptions:
             changes[name] = value
     if getattr(args, "no_detect", False):
         changes["detect_cuts"] = False
+    if getattr(args, "no_cache", False):
+        changes["cache"] = False
     return ScoreOptions().with_(**changes).validated()
 
 
@@ -168,6 +170,20 @@ def cmd_score(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_cache(args: argparse.Namespace) -> int:
+    from bridge.cache import AnalysisCache
+
+    cache = AnalysisCache()
+    if args.action == "clear":
+        print(f"removed {cache.clear()} entries from {cache.root}")
+        return 0
+    info = cache.info()
+    print(f"analysis cache {info.root}: {info.entries} entries, "
+          f"{info.bytes / 1e6:.1f} MB of {info.max_bytes / 1e6:.0f} MB "
+          "(SCOREBRIDGE_CACHE_DIR, SCOREBRIDGE_CACHE_MAX_MB)")
+    return 0
+
+
 def cmd_backends(args: argparse.Namespace) -> int:
     from bridge.pipeline import list_backends
 
@@ -204,6 +220,8 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--style", help="style preset (default: chosen from the affect curve)")
         p.add_argument("--markers", help="sections | peaks | every:N (default sections)")
         p.add_argument("--no-detect", action="store_true", help="edit points only; no detection")
+        p.add_argument("--no-cache", action="store_true",
+                       help="measure every shot again instead of reusing the analysis cache")
 
     p = add("affect", cmd_affect, "estimate the affect curve; write CSV, JSON, PNG and marked OTIO")
     p.add_argument("timeline")
@@ -220,6 +238,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--soundfont", type=Path, help=".sf2/.sf3 file (default: system GM SoundFont)")
     p.add_argument("--report", action="store_true", default=None, help="write report.html")
     p.add_argument("--server", metavar="ADDR", help="use a running bridge, e.g. 127.0.0.1:50051")
+
+    p = add("cache", cmd_cache, "show or clear the analysis cache")
+    p.add_argument("action", choices=("info", "clear"))
 
     add("backends", cmd_backends, "list affect estimators and music backends, and what is missing")
 

@@ -25,6 +25,7 @@ class ScoreOptions:
     affect_hop_s: float = 1.0
     detect_cuts: bool = True  # also find cuts inside long shots
     report: bool = False
+    cache: bool = True  # reuse per-shot measurements from the analysis cache (bridge/cache.py)
 
     def validated(self) -> ScoreOptions:
         """Return self, or raise InvalidOptionError naming the field."""

@@ -10,7 +10,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from bridge.media import frames_between
+from bridge.cache import AnalysisCache
+from bridge.media import content_key, frames_between
 from bridge.picture import ShotPicture, hsv_histogram, observe_picture, record_time
 from bridge.progress import NEVER_CANCELLED, CancelToken, ProgressFn, no_progress
 from bridge.types import Clip, Cut, Edit
@@ -100,6 +101,26 @@ def _localise(shot: Clip, t0: float, t1: float, frame_s: float) -> float | None:
     return frames[k + 1].time_s
 
 
+LOCALISE_VERSION = 1  # bump when `_localise` changes: older cached answers go unused
+
+
+def _localise_cached(shot: Clip, t0: float, t1: float, frame_s: float,
+                     cache: AnalysisCache | None) -> float | None:
+    """`_localise`, remembered per (media, sample interval): a re-analysis decodes nothing."""
+    if cache is None:
+        return _localise(shot, t0, t1, frame_s)
+    assert shot.media_path is not None
+    key = content_key(shot.media_path)
+    kind = f"localise-v{LOCALISE_VERSION}-f{frame_s:.9g}"
+    found = cache.get(key, kind, t0, t1)
+    if found is not None:
+        t = float(found["media_s"][0])
+        return None if np.isnan(t) else t
+    t = _localise(shot, t0, t1, frame_s)
+    cache.put(key, kind, t0, t1, {"media_s": np.array([np.nan if t is None else t])})
+    return t
+
+
 def detect_in_shot(
     picture: ShotPicture,
     *,
@@ -108,6 +129,7 @@ def detect_in_shot(
     cancel: CancelToken,
     keep_clear_of_s: Sequence[float] = (),
     min_gap_s: float = 0.0,
+    cache: AnalysisCache | None = None,
 ) -> list[Cut]:
     """Scene changes inside one shot's media, as record-time cuts.
 
@@ -131,7 +153,7 @@ def detect_in_shot(
         lo, hi = sorted((record[i], record[i + 1]))
         if clear.size and np.any((clear - min_gap_s <= lo) & (hi <= clear + min_gap_s)):
             continue
-        media_s = _localise(shot, times[i], times[i + 1], frame_s)
+        media_s = _localise_cached(shot, times[i], times[i + 1], frame_s, cache)
         if media_s is None:
             continue
         t = _to_record_frame_s(shot, media_s, rate)
@@ -150,6 +172,7 @@ def find_cuts(
     picture: Sequence[ShotPicture] | None = None,
     progress: ProgressFn = no_progress,
     cancel: CancelToken = NEVER_CANCELLED,
+    cache: AnalysisCache | None = None,
 ) -> tuple[Cut, ...]:
     """All picture changes of an edit, sorted by record time.
 
@@ -163,7 +186,8 @@ def find_cuts(
     found: list[Cut] = []
     if detect_inside:
         if picture is None:  # called on its own: run the picture pass here
-            picture = observe_picture(edit, rate_hz=rate_hz, progress=progress, cancel=cancel)
+            picture = observe_picture(edit, rate_hz=rate_hz, progress=progress, cancel=cancel,
+                                      cache=cache)
         # Shots whose media could not be read keep their edit points; the pass reports them.
         todo = [p for p in picture if len(p) >= 2 and p.shot.speed != 0
                 and p.shot.duration_s > 2 * min_shot_s]
@@ -172,7 +196,7 @@ def find_cuts(
             cancel.raise_if_cancelled()
             found += detect_in_shot(shot_picture, rate=float(edit.rate), threshold=threshold,
                                     cancel=cancel, keep_clear_of_s=edit_points,
-                                    min_gap_s=min_shot_s)
+                                    min_gap_s=min_shot_s, cache=cache)
             progress("cuts", (k + 1) / len(todo), f"analysed {shot_picture.shot.name}")
     for cut in sorted(found, key=lambda c: -c.strength):
         if all(abs(cut.time_s - c.time_s) >= min_shot_s for c in cuts):

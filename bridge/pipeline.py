@@ -13,6 +13,7 @@ from pathlib import Path
 from bridge.affect import estimate_affect, estimators
 from bridge.affect.markers import affect_markers
 from bridge.affect.outputs import plot_affect_png, write_affect_csv, write_affect_json
+from bridge.cache import AnalysisCache
 from bridge.config import ScoreOptions
 from bridge.cuts import find_cuts
 from bridge.music import MusicRequest, music_backends
@@ -45,13 +46,18 @@ def analyze_timeline(
     progress("timeline", 1.0, f"{len(edit.shots)} shots, {edit.duration_s:.1f} s")
     cancel.raise_if_cancelled()
 
-    # Decoding is the cost of analysis: one pass feeds both cut detection and affect.
+    # Decoding is the cost of analysis: one pass feeds both cut detection and affect, and
+    # the cache keeps its measurements so that a re-analysis decodes only what changed.
+    cache = AnalysisCache() if options.cache else None
     picture = observe_picture(
-        edit, rate_hz=options.analysis_rate_hz, progress=progress, cancel=cancel
+        edit, rate_hz=options.analysis_rate_hz, progress=progress, cancel=cancel, cache=cache
     )
     cuts = find_cuts(
-        edit, detect_inside=options.detect_cuts, picture=picture, progress=progress, cancel=cancel
+        edit, detect_inside=options.detect_cuts, picture=picture, progress=progress,
+        cancel=cancel, cache=cache,
     )
+    if cache is not None:
+        cache.trim()
     curve, hint_warnings = estimate_affect(
         edit,
         cuts,
