@@ -1,5 +1,7 @@
 """Kept and composed pieces: old music kept on its own bar lines, the rest composed."""
 
+from itertools import pairwise
+
 import numpy as np
 import pytest
 
@@ -13,7 +15,7 @@ def pieces(spans, new_duration, old_duration=20.0):
     out = plan_pieces(spans, old_bar_starts_s=BARS, old_duration_s=old_duration,
                       new_duration_s=new_duration, tol_s=0.02)
     assert out[0].start_s == 0.0 and out[-1].end_s == pytest.approx(new_duration)
-    for a, b in zip(out, out[1:]):
+    for a, b in pairwise(out):
         assert a.end_s == pytest.approx(b.start_s)  # they tile the timeline
     return [(p.kind, round(p.start_s, 3), round(p.end_s, 3), round(p.shift_s, 3)) for p in out]
 
