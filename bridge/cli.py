@@ -32,6 +32,8 @@ def _options(args: argparse.Namespace) -> ScoreOptions:
         changes["detect_cuts"] = False
     if getattr(args, "no_cache", False):
         changes["cache"] = False
+    if getattr(args, "fresh", False):
+        changes["fresh"] = True
     changes.update(backend_option_changes(args))
     return ScoreOptions().with_(**changes).validated()
 
@@ -127,6 +129,13 @@ def cmd_score(args: argparse.Namespace) -> int:
     if "anchored_cuts" in summary:
         line += f", {summary['anchored_cuts']} cuts on beats ({summary['skipped_cuts']} not forced)"
     print(line)
+    rescored = summary.get("rescore")
+    if rescored:
+        print(f"re-score after a recut ({rescored['diff']}): kept {rescored['kept_s']:.1f} s, "
+              f"rendered {rescored['rendered_s']:.1f} s again")
+        for piece in rescored["pieces"]:
+            shift = f" (moved {piece['shift_s']:+.2f} s)" if piece["kind"] == "shifted" else ""
+            print(f"  {piece['start_s']:9.2f}-{piece['end_s']:.2f} s  {piece['kind']}{shift}")
     for name, value in result.metrics.items():
         print(f"  {name}: {value:.3f}")
     for warning in result.analysis.warnings:
@@ -211,6 +220,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--soundfont", type=Path, help=".sf2/.sf3 file (default: system GM SoundFont)")
     p.add_argument("--report", action="store_true", default=None, help="write report.html")
     p.add_argument("--server", metavar="ADDR", help="use a running bridge, e.g. 127.0.0.1:50051")
+    p.add_argument("--fresh", action="store_true",
+                   help="compose anew; by default a folder with an earlier version is re-scored, "
+                        "keeping the music of what the recut did not touch")
 
     p = add("cache", cmd_cache, "show or clear the analysis cache")
     p.add_argument("action", choices=("info", "clear"))

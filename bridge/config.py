@@ -32,6 +32,7 @@ class ScoreOptions:
     detect_cuts: bool = True  # also find cuts inside long shots
     report: bool = False
     cache: bool = True  # reuse per-shot measurements from the analysis cache (bridge/cache.py)
+    fresh: bool = False  # compose anew even when the output folder holds an earlier version
 
     def __post_init__(self) -> None:
         if not isinstance(self.backend_options, MappingProxyType):

@@ -21,8 +21,9 @@ from bridge.music import MusicRequest, music_backends
 from bridge.outputs import StagedOutputs, staged_outputs
 from bridge.picture import observe_picture, problems
 from bridge.progress import NEVER_CANCELLED, CancelToken, ProgressFn, no_progress
+from bridge.recut.rescore import continues, find_previous, rescore_music
 from bridge.registry import Availability
-from bridge.style import choose_style
+from bridge.style import STYLES, choose_style
 from bridge.timeline import read_edit
 from bridge.timeline.export import write_marked_timeline, write_scored_timeline
 from bridge.types import Analysis, ScoreResult
@@ -118,18 +119,37 @@ def score_timeline(
     options = options.validated()
     music_options = backend_options(options)["music"]
     backend = music_backends.create(options.music_backend, **music_options)
+    # A folder holding an earlier version is re-scored: the music of what the recut kept stays.
+    previous = None
+    if not options.fresh and options.music_backend == "symbolic" and Path(out_dir).is_dir():
+        previous = find_previous(Path(out_dir))
+    if previous is not None and options.style is None and previous.record.style in STYLES:
+        options = options.with_(style=previous.record.style)  # the piece keeps its style
     analysis = analyze_timeline(timeline, options, progress=progress, cancel=cancel)
     request = music_request(options)
     with staged_outputs(out_dir) as out:
-        music = backend.generate(
-            analysis,
-            request,
-            wav_path=out.path(WAV_NAME),
-            midi_path=out.path(MIDI_NAME),
-            stems_dir=out.path(STEMS_DIR),
-            progress=progress,
-            cancel=cancel,
-        )
+        music = None
+        if previous is not None:
+            why_not = continues(previous, style=analysis.style.name, seed=request.seed,
+                                sr=request.sr, duck_db=request.duck_db, stems=request.stems)
+            if why_not:
+                progress("compose", 0.0, f"composing afresh: {why_not}")
+            else:
+                music = rescore_music(
+                    analysis, previous, seed=request.seed, sr=request.sr, stems=request.stems,
+                    duck_db=request.duck_db, soundfont=getattr(backend, "soundfont", None),
+                    wav_path=out.path(WAV_NAME), midi_path=out.path(MIDI_NAME),
+                    stems_dir=out.path(STEMS_DIR), progress=progress, cancel=cancel)
+        if music is None:
+            music = backend.generate(
+                analysis,
+                request,
+                wav_path=out.path(WAV_NAME),
+                midi_path=out.path(MIDI_NAME),
+                stems_dir=out.path(STEMS_DIR),
+                progress=progress,
+                cancel=cancel,
+            )
         cancel.raise_if_cancelled()
         progress("export", 0.0, "writing affect files and the scored timeline")
         _write_affect_files(analysis, out)

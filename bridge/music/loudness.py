@@ -263,6 +263,7 @@ def plan_gain(
     lookahead_s: float = 0.005,
     release_db_per_s: float = 60.0,
     max_gain_db: float = 40.0,
+    fixed_gain_db: float | None = None,
 ) -> GainPlan:
     """Static gain to reach ``target_lufs`` plus the limiter curve that holds the ceiling.
 
@@ -272,10 +273,11 @@ def plan_gain(
     A signal whose peaks carry its loudness may not reach the target below
     ``max_gain_db``; then the ceiling wins and ``predicted_lufs`` says how far it got.
     ``margin_db`` keeps the internal ceiling under ``true_peak_dbtp`` to absorb 24-bit
-    rounding and differences between true-peak meters.
+    rounding and differences between true-peak meters. ``fixed_gain_db`` skips the search:
+    that static gain, and the limiter curve that holds the ceiling under it.
     """
     measured = stats.integrated_lufs()
-    if not math.isfinite(measured):
+    if not math.isfinite(measured) and fixed_gain_db is None:
         return GainPlan(0.0, np.ones(len(stats.peak)), measured)
     chunk_s = stats.chunk_n / stats.sr
     ceiling = 10 ** ((true_peak_dbtp - margin_db) / 20)
@@ -290,6 +292,9 @@ def plan_gain(
         )
         return stats.integrated_lufs(g * curve), curve
 
+    if fixed_gain_db is not None:  # a re-rendered stretch keeps its version's gain
+        predicted, curve = attempt(fixed_gain_db)
+        return GainPlan(fixed_gain_db, curve, predicted)
     low = min(target_lufs - measured, max_gain_db)
     predicted, curve = attempt(low)
     if predicted >= target_lufs - 0.02 or low >= max_gain_db:

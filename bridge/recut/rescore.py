@@ -30,13 +30,19 @@ import numpy as np
 
 from bridge.compose import arrange, write_midi
 from bridge.compose.region import compose_region, curve_window, cut_plan, join_plans
-from bridge.media import content_key
 from bridge.music.master import master
+from bridge.music.record import (
+    RECORD_SUFFIX,
+    ScoreRecord,
+    media_keys,
+    read_record,
+    record_path_for,
+    write_record,
+)
 from bridge.music.splice import Join, Source, splice
 from bridge.progress import NEVER_CANCELLED, CancelToken, ProgressFn, no_progress
 from bridge.recut.diff import TimelineDiff, diff_edits
 from bridge.recut.pieces import Piece, plan_pieces
-from bridge.recut.record import ScoreRecord, record_path_for, write_record
 from bridge.render.soundfont import EVENT_GRID
 from bridge.render.synthesis import arrangement_roles, synthesise
 from bridge.style import STYLES
@@ -67,14 +73,6 @@ class RescoreOutput:
             "rendered_s": round(self.rendered_s, 3),
             "kept_s": round(sum(p.duration_s for p in self.pieces if p.kind != "composed"), 3),
         }
-
-
-def media_keys(shots: Sequence[Clip]) -> dict[str, str]:
-    keys = {}
-    for c in shots:
-        if c.media_path is not None and str(c.media_path) not in keys and c.media_path.is_file():
-            keys[str(c.media_path)] = content_key(c.media_path)
-    return keys
 
 
 def diff_against(previous: ScoreRecord, analysis: Analysis) -> TimelineDiff:
@@ -270,3 +268,75 @@ def _shifted(envelope, offset: int):
 def clean_stale(folder: Path) -> None:
     for p in folder.glob(".scorebridge-rescore-*"):
         shutil.rmtree(p, ignore_errors=True)
+
+
+# ---------------------------------------------------------------- the pipeline's entry
+
+
+@dataclass(frozen=True)
+class Previous:
+    """The newest earlier result in an output folder that a re-score can continue."""
+
+    record: ScoreRecord
+    wav_path: Path
+    stem_paths: dict[str, Path]
+
+
+def find_previous(folder: Path) -> Previous | None:
+    """The newest result in ``folder`` with a score record and its audio, if any."""
+    candidates = []
+    for record_path in Path(folder).glob(f"*{RECORD_SUFFIX}"):
+        wav = record_path.with_name(record_path.name[: -len(RECORD_SUFFIX)] + ".wav")
+        if wav.is_file():
+            candidates.append((record_path.stat().st_mtime_ns, record_path, wav))
+    if not candidates:
+        return None
+    _, record_path, wav = max(candidates)
+    record = read_record(record_path)
+    stems_dir = wav.with_name("stems" + wav.name[len("score"):-len(".wav")]) \
+        if wav.name.startswith("score") else None
+    stems = {r: stems_dir / f"{r}.wav" for r in record.stems} if stems_dir else {}
+    if not all(p.is_file() for p in stems.values()):
+        stems = {}
+    return Previous(record, wav, stems)
+
+
+def continues(previous: Previous, *, style: str, seed: int, sr: int, duck_db: float,
+              stems: bool) -> str:
+    """"" when a re-score can continue ``previous``; else why it is composed afresh."""
+    r = previous.record
+    for what, was, now in (("style", r.style, style), ("seed", r.seed, seed),
+                           ("sample rate", r.sample_rate, sr), ("ducking", r.duck_db, duck_db)):
+        if was != now:
+            return f"the {what} changed ({was} -> {now})"
+    if stems and not previous.stem_paths:
+        return "stems were asked for and the previous version has none"
+    return ""
+
+
+def rescore_music(analysis: Analysis, previous: Previous, *, seed: int, sr: int, stems: bool,
+                  duck_db: float, soundfont: Path | None, wav_path: Path, midi_path: Path,
+                  stems_dir: Path, progress: ProgressFn = no_progress,
+                  cancel: CancelToken = NEVER_CANCELLED):
+    """A `MusicOutput` continuing ``previous``, or None when nothing of it can be kept."""
+    from bridge.music.base import MusicOutput
+    from bridge.music.ducking import dialogue_ducking
+    from bridge.music.master import measure_file
+
+    envelope = None
+    if duck_db > 0 and analysis.edit.audio_clips:
+        envelope = dialogue_ducking(analysis.edit, depth_db=duck_db, cancel=cancel)
+    out = rescore(analysis, previous.record, previous.wav_path,
+                  previous_stems=previous.stem_paths if stems else {},
+                  wav_path=wav_path, stems_dir=stems_dir if stems else None,
+                  midi_path=midi_path,
+                  soundfont=soundfont or (Path(previous.record.soundfont)
+                                          if previous.record.soundfont else None),
+                  duck_envelope=envelope, progress=progress, cancel=cancel)
+    if out is None:
+        return None
+    lufs, peak = measure_file(out.wav_path)
+    summary = {**out.record.plan.summary(), "rescore": out.summary()}
+    return MusicOutput(wav_path=out.wav_path, midi_path=out.midi_path,
+                       stem_paths=out.stem_paths, plan_summary=summary, loudness_lufs=lufs,
+                       true_peak_dbtp=peak, record_path=out.record_path)

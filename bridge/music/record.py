@@ -10,6 +10,7 @@ keeps what the recut did not touch, and writes a new record for the new version.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -17,6 +18,7 @@ from typing import Any
 
 from bridge.compose.plan import MusicPlan
 from bridge.errors import BridgeError
+from bridge.media import content_key
 from bridge.outputs import write_text_atomic
 from bridge.types import Arrangement, Clip, Edit, Note, Track
 
@@ -40,7 +42,18 @@ class ScoreRecord:
     soundfont: str | None
     edit: Edit  # shots only (what the diff compares), plus rate and duration
     media_keys: dict[str, str]  # media path -> content key, for the shots above
+    duck_db: float = 0.0
+    stems: tuple[str, ...] = ()  # roles written as stems beside the mix
     path: Path | None = None  # where it was read from
+
+
+def media_keys(shots: Sequence[Clip]) -> dict[str, str]:
+    """Media path -> content key for every readable shot (what identifies its picture)."""
+    keys = {}
+    for c in shots:
+        if c.media_path is not None and str(c.media_path) not in keys and c.media_path.is_file():
+            keys[str(c.media_path)] = content_key(c.media_path)
+    return keys
 
 
 def _clip_dict(c: Clip) -> dict[str, Any]:
@@ -58,6 +71,8 @@ def record_dict(record: ScoreRecord) -> dict[str, Any]:
         "sample_rate": record.sample_rate,
         "soundfont": record.soundfont,
         "gain_db": record.gain_db,
+        "duck_db": record.duck_db,
+        "stems": list(record.stems),
         "edit": {"name": edit.name, "source": str(edit.source_path),
                  "rate": [edit.rate.numerator, edit.rate.denominator],
                  "duration_frames": edit.duration_frames,
@@ -112,7 +127,9 @@ def read_record(path: Path) -> ScoreRecord:
         return ScoreRecord(plan=plan, arrangement=arrangement, gain_db=float(d["gain_db"]),
                            sample_rate=int(d["sample_rate"]), style=d["style"],
                            seed=int(d["seed"]), soundfont=d.get("soundfont"), edit=edit,
-                           media_keys=dict(d.get("media_keys", {})), path=Path(path))
+                           media_keys=dict(d.get("media_keys", {})),
+                           duck_db=float(d.get("duck_db", 0.0)),
+                           stems=tuple(d.get("stems", ())), path=Path(path))
     except (KeyError, TypeError, ValueError, IndexError) as err:
         raise BridgeError(f"damaged score record ({type(err).__name__}: {err})",
                           path=path) from err
