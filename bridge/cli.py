@@ -148,6 +148,32 @@ def cmd_score(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_watch(args: argparse.Namespace) -> int:
+    import time
+
+    from bridge.pipeline import score_timeline
+    from bridge.watch import FolderWatcher
+
+    options = _options(args)
+
+    def report(event: str, path: Path, message: str) -> None:
+        where = FolderWatcher.out_dir_for(path)
+        line = {"scoring": f"scoring {path.name}", "scored": f"scored {path.name} -> {where}",
+                "failed": f"failed {path.name}: {message}"}[event]
+        print(line, flush=True)
+
+    watcher = FolderWatcher(Path(args.folder), lambda t, out: score_timeline(t, out, options),
+                            report, settle_s=args.settle)
+    print(f"watching {watcher.folder} for timeline exports (Ctrl-C stops)", flush=True)
+    with watcher:
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            print("stopped watching", flush=True)
+    return 0
+
+
 def cmd_cache(args: argparse.Namespace) -> int:
     from bridge.cache import AnalysisCache
 
@@ -223,6 +249,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--fresh", action="store_true",
                    help="compose anew; by default a folder with an earlier version is re-scored, "
                         "keeping the music of what the recut did not touch")
+
+    p = add("watch", cmd_watch, "re-score every timeline exported into a folder, as it lands")
+    p.add_argument("folder")
+    add_analysis_options(p, music=True)
+    p.add_argument("--seed", type=int, help="another take (default 0)")
+    p.add_argument("--settle", type=float, default=2.0,
+                   help="seconds a file must stay unchanged before it is scored (default 2)")
 
     p = add("cache", cmd_cache, "show or clear the analysis cache")
     p.add_argument("action", choices=("info", "clear"))

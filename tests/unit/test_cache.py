@@ -198,3 +198,15 @@ def test_two_processes_sharing_the_cache_agree(clip_file, tmp_path):
     reader = AnalysisCache(tmp_path)
     pic = observe_picture(edit_of(clip_file, (0, 4.5, 0), (4.5, 9.0, 4.5)), cache=reader)
     assert reader.stats.hits == 2 and reader.stats.corrupt == 0 and len(pic) == 2
+
+
+def test_cache_command_reports_and_clears(tmp_path, monkeypatch, capsys):
+    from bridge.cli import main
+
+    monkeypatch.setenv("SCOREBRIDGE_CACHE_DIR", str(tmp_path))
+    AnalysisCache(tmp_path).put(KEY, "k-v1", 0.0, 1.0, {"x": np.ones(100)})
+    assert main(["cache", "info"]) == 0
+    assert f"analysis cache {tmp_path}: 1 entries" in capsys.readouterr().out
+    assert main(["cache", "clear"]) == 0
+    assert "removed 1 entries" in capsys.readouterr().out
+    assert AnalysisCache(tmp_path).info().entries == 0
