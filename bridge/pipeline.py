@@ -160,6 +160,8 @@ def score_timeline(
             audio_path=out.final(WAV_NAME),
             audio_duration_s=analysis.edit.duration_s,
             markers=analysis.markers,
+            score_metadata={"rescore": music.plan_summary["rescore"]}
+            if "rescore" in music.plan_summary else None,
         )
         progress("export", 1.0, "done")
         stems = {role: out.final(f"{STEMS_DIR}/{p.name}") for role, p in music.stem_paths.items()}

@@ -134,6 +134,13 @@ def test_trim_keeps_the_music_before_and_shifts_the_music_after(first, media, tm
     assert result.plan_summary["rescore"]["rendered_s"] <= (
         bridge["end_s"] + TAIL_S + 2 * CROSSFADE_S + 0.01)
     beats_and_chords_hold(result)
+    # the scored timeline says which stretches were kept, shifted and composed again
+    import opentimelineio as otio
+
+    tracks = otio.adapters.read_from_file(str(result.otio_path)).tracks
+    assert [t.name for t in tracks] == ["V1", "Score"], result.otio_path
+    score_track = tracks[1]
+    assert score_track.metadata["scorebridge"]["rescore"]["pieces"][1]["kind"] == "composed"
 
 
 def test_swapped_shots_keep_their_music_moved(first, media, tmp_path):
