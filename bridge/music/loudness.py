@@ -114,8 +114,10 @@ class LevelMeter:
     result does not depend on how the signal was cut into blocks.
     """
 
-    def __init__(self, *, sr: int, channels: int = 2, chunk_n: int | None = None) -> None:
+    def __init__(self, *, sr: int, channels: int = 2, chunk_n: int | None = None,
+                 true_peak: bool = True) -> None:
         self.sr = sr
+        self.true_peak = true_peak  # False: loudness only (the 4x oversampler is most of the cost)
         self.chunk_n = chunk_n or chunk_size_for(sr=sr)
         self._sos = k_weighting_sos(sr=sr)
         self._zi = np.zeros((self._sos.shape[0], 2, channels))
@@ -144,6 +146,8 @@ class LevelMeter:
             np.concatenate([self._sq_rest, _across_channels(np.square(weighted), np.add)]),
             self.chunk_n, np.sum, self._energy_parts,
         )  # fmt: skip
+        if not self.true_peak:
+            return
         upsampled = self._oversampled_abs(block)
         skip = min(self._peak_skip, len(upsampled))
         self._peak_skip -= skip
@@ -154,7 +158,8 @@ class LevelMeter:
 
     def finish(self) -> LevelStats:
         # flush the interpolator with zeros so the last samples' peaks are counted too
-        tail = self._oversampled_abs(np.zeros_like(self._history))
+        tail = (self._oversampled_abs(np.zeros_like(self._history)) if self.true_peak
+                else np.zeros(0))
         peak_rest = self._take_chunks(
             np.concatenate([self._peak_rest, tail]), self.chunk_n * OVERSAMPLE, np.max,
             self._peak_parts,
@@ -169,6 +174,8 @@ class LevelMeter:
         ]
         peak = np.concatenate(peaks)
         n_chunks = math.ceil(self._n / self.chunk_n)
+        if not self.true_peak:
+            peak = np.full(n_chunks, np.nan, np.float32)  # not measured
         if len(peak) > n_chunks:  # what the flush produced belongs to the final chunk
             peak[n_chunks - 1] = peak[n_chunks - 1 :].max()
             peak = peak[:n_chunks]

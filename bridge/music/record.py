@@ -44,6 +44,7 @@ class ScoreRecord:
     media_keys: dict[str, str]  # media path -> content key, for the shots above
     duck_db: float = 0.0
     stems: tuple[str, ...] = ()  # roles written as stems beside the mix
+    true_peak_dbtp: float = 0.0  # of the WAV (a re-score's: an upper bound, see rescore)
     path: Path | None = None  # where it was read from
 
 
@@ -72,6 +73,7 @@ def record_dict(record: ScoreRecord) -> dict[str, Any]:
         "soundfont": record.soundfont,
         "gain_db": record.gain_db,
         "duck_db": record.duck_db,
+        "true_peak_dbtp": record.true_peak_dbtp,
         "stems": list(record.stems),
         "edit": {"name": edit.name, "source": str(edit.source_path),
                  "rate": [edit.rate.numerator, edit.rate.denominator],
@@ -129,6 +131,7 @@ def read_record(path: Path) -> ScoreRecord:
                            seed=int(d["seed"]), soundfont=d.get("soundfont"), edit=edit,
                            media_keys=dict(d.get("media_keys", {})),
                            duck_db=float(d.get("duck_db", 0.0)),
+                           true_peak_dbtp=float(d.get("true_peak_dbtp", 0.0)),
                            stems=tuple(d.get("stems", ())), path=Path(path))
     except (KeyError, TypeError, ValueError, IndexError) as err:
         raise BridgeError(f"damaged score record ({type(err).__name__}: {err})",

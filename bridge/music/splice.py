@@ -20,6 +20,7 @@ import numpy as np
 import soundfile
 
 from bridge.errors import BridgeError
+from bridge.music.loudness import LevelMeter
 from bridge.progress import NEVER_CANCELLED, CancelToken
 
 BLOCK_N = 1 << 18
@@ -63,11 +64,11 @@ def _fade(a: np.ndarray, b: np.ndarray, pos: np.ndarray, length: int) -> np.ndar
 
 def splice(sources: Sequence[Source], joins: Sequence[Join], *, out_path: Path,
            n_samples: int, sr: int, stems: Mapping[str, Path] | None = None,
-           cancel: CancelToken = NEVER_CANCELLED) -> None:
+           meter: LevelMeter | None = None, cancel: CancelToken = NEVER_CANCELLED) -> None:
     """Write ``out_path`` (and each stem in ``stems``: role -> path) from the pieces.
 
-    Sources tile [0, n_samples); join i lies inside both source i and source i + 1.
-    Files appear only when all of them were written."""
+    Sources tile [0, n_samples); join i lies inside both source i and source i + 1. The mix
+    is fed to ``meter`` as it is written. Files appear only when all of them were written."""
     if len(joins) != len(sources) - 1:
         raise ValueError("one join between each two sources")
     targets = {"": Path(out_path), **{role: Path(p) for role, p in (stems or {}).items()}}
@@ -77,7 +78,8 @@ def splice(sources: Sequence[Source], joins: Sequence[Join], *, out_path: Path,
         for key, temp in temps.items():
             with soundfile.SoundFile(temp, "w", samplerate=sr, channels=2, subtype="PCM_24",
                                      format="WAV") as w:
-                _write_one(w, key, sources, joins, n_samples, cancel)
+                _write_one(w, key, sources, joins, n_samples, cancel,
+                           meter if key == "" else None)
         for key in sorted(temps, key=lambda k: k == ""):  # the mix last
             os.replace(temps[key], targets[key])
     except BaseException as err:
@@ -93,7 +95,7 @@ def _path(source: Source, key: str) -> Path:
 
 
 def _write_one(w, key: str, sources: Sequence[Source], joins: Sequence[Join],
-               n_samples: int, cancel: CancelToken) -> None:
+               n_samples: int, cancel: CancelToken, meter: LevelMeter | None) -> None:
     # Cut the output into stretches read from one source, and fades read from two.
     spans: list[tuple[int, int, int, int | None]] = []  # (start, end, source, fade-into)
     t = 0
@@ -115,3 +117,5 @@ def _write_one(w, key: str, sources: Sequence[Source], joins: Sequence[Join],
                 y = _read(_path(other, key), a - other.offset, n)
                 x = _fade(x, y, np.arange(a - start, a - start + n), end - start)
             w.write(x)
+            if meter is not None:
+                meter.add(x / float(2**31))

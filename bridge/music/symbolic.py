@@ -65,7 +65,8 @@ class SymbolicBackend:
             style=analysis.style.name, seed=request.seed,
             soundfont=str(self.soundfont) if self.soundfont else None, edit=edit,
             media_keys=media_keys(edit.shots), duck_db=request.duck_db,
-            stems=tuple(finished.stem_paths)), record_path_for(wav_path))
+            stems=tuple(finished.stem_paths), true_peak_dbtp=finished.true_peak_dbtp),
+            record_path_for(wav_path))
         return MusicOutput(
             wav_path=finished.path,
             midi_path=midi_path,

@@ -30,6 +30,7 @@ import numpy as np
 
 from bridge.compose import arrange, write_midi
 from bridge.compose.region import compose_region, curve_window, cut_plan, join_plans
+from bridge.music.loudness import LevelMeter
 from bridge.music.master import master
 from bridge.music.record import (
     RECORD_SUFFIX,
@@ -63,6 +64,8 @@ class RescoreOutput:
     pieces: tuple[Piece, ...]
     diff: TimelineDiff
     rendered_s: float  # seconds of audio rendered again (the rest was copied)
+    integrated_lufs: float
+    true_peak_dbtp: float  # the previous version's and the new stretches', whichever is higher
 
     def summary(self) -> dict:
         return {
@@ -120,23 +123,29 @@ def rescore(analysis: Analysis, previous: ScoreRecord, previous_wav: Path, *,
 
     stems = previous_stems if stems_dir is not None and previous_stems else {}
     with tempfile.TemporaryDirectory(prefix=".scorebridge-rescore-", dir=wav_path.parent) as tmp:
-        sources, joins, rendered = _render_pieces(
+        sources, joins, rendered, peaks = _render_pieces(
             pieces, arrangement, previous=previous, previous_wav=previous_wav,
             previous_stems=stems, sr=sr, n_total=n_total, soundfont=soundfont,
             duck_envelope=duck_envelope, tmp=Path(tmp), progress=progress, cancel=cancel)
         stem_paths = {role: stems_dir / f"{role}.wav" for role in stems} if stems else {}
         if stem_paths:
             stems_dir.mkdir(parents=True, exist_ok=True)
+        # Loudness is measured on the new WAV as it is written; its true peak is bounded by
+        # the previous version's (the kept audio is part of it) and the new stretches'.
+        meter = LevelMeter(sr=sr, true_peak=False)
         splice(sources, joins, out_path=wav_path, n_samples=n_total, sr=sr, stems=stem_paths,
-               cancel=cancel)
+               meter=meter, cancel=cancel)
+    true_peak = max([previous.true_peak_dbtp, *peaks])
     record = ScoreRecord(plan=plan, arrangement=arrangement, gain_db=previous.gain_db,
                          sample_rate=sr, style=previous.style, seed=previous.seed,
                          soundfont=previous.soundfont, edit=edit,
-                         media_keys={**media_keys(edit.shots)})
+                         media_keys=media_keys(edit.shots), duck_db=previous.duck_db,
+                         stems=tuple(stem_paths), true_peak_dbtp=true_peak)
     record_path = write_record(record, record_path_for(wav_path))
     return RescoreOutput(wav_path=wav_path, stem_paths=stem_paths, midi_path=midi_path,
                          record_path=record_path, record=record, pieces=pieces, diff=diff,
-                         rendered_s=rendered / sr)
+                         rendered_s=rendered / sr, integrated_lufs=meter.finish().integrated_lufs(),
+                         true_peak_dbtp=true_peak)
 
 
 def _compose_pieces(analysis: Analysis, previous: ScoreRecord, pieces: Sequence[Piece]):
@@ -188,6 +197,7 @@ def _render_pieces(pieces, arrangement: Arrangement, *, previous: ScoreRecord,
     all_notes = [n for t in arrangement.tracks for n in t.notes]
     sources: list[Source] = []
     joins: list[Join] = []
+    peaks: list[float] = []
     rendered = 0
     n_composed = sum(p.kind == "composed" for p in pieces)
     for k, p in enumerate(pieces):
@@ -216,16 +226,17 @@ def _render_pieces(pieces, arrangement: Arrangement, *, previous: ScoreRecord,
         out = tmp / f"piece{k}.wav"
         stems_dir = tmp / f"piece{k}-stems" if previous_stems else None
         window = _window_arrangement(arrangement, start / sr, end / sr)
-        master(synthesise(window, n_samples=end - start, sr=sr, soundfont=soundfont),
+        done = master(synthesise(window, n_samples=end - start, sr=sr, soundfont=soundfont),
                roles=roles, out_path=out, n_samples=end - start, sr=sr, stems_dir=stems_dir,
                gain_envelope=_shifted(duck_envelope, start), fixed_gain_db=previous.gain_db,
                end_fade=end == n_total, cancel=cancel)
         rendered += end - start
+        peaks.append(done.true_peak_dbtp)
         sources.append(Source(out, start, {r: stems_dir / f"{r}.wav" for r in previous_stems}
                               if stems_dir is not None else {}))
         if after is not None:
             joins.append(Join(join_out, join_out + xf))
-    return sources, joins, rendered
+    return sources, joins, rendered, peaks
 
 
 def _lookback(notes, t_s: float, sr: int) -> int:
@@ -321,8 +332,6 @@ def rescore_music(analysis: Analysis, previous: Previous, *, seed: int, sr: int,
     """A `MusicOutput` continuing ``previous``, or None when nothing of it can be kept."""
     from bridge.music.base import MusicOutput
     from bridge.music.ducking import dialogue_ducking
-    from bridge.music.master import measure_file
-
     envelope = None
     if duck_db > 0 and analysis.edit.audio_clips:
         envelope = dialogue_ducking(analysis.edit, depth_db=duck_db, cancel=cancel)
@@ -335,8 +344,8 @@ def rescore_music(analysis: Analysis, previous: Previous, *, seed: int, sr: int,
                   duck_envelope=envelope, progress=progress, cancel=cancel)
     if out is None:
         return None
-    lufs, peak = measure_file(out.wav_path)
     summary = {**out.record.plan.summary(), "rescore": out.summary()}
     return MusicOutput(wav_path=out.wav_path, midi_path=out.midi_path,
-                       stem_paths=out.stem_paths, plan_summary=summary, loudness_lufs=lufs,
-                       true_peak_dbtp=peak, record_path=out.record_path)
+                       stem_paths=out.stem_paths, plan_summary=summary,
+                       loudness_lufs=out.integrated_lufs, true_peak_dbtp=out.true_peak_dbtp,
+                       record_path=out.record_path)

@@ -99,7 +99,12 @@ def beats_and_chords_hold(result) -> None:
                       frame_s=edit.frame_s, arousal=analysis.affect.arousal,
                       valence=analysis.affect.valence, hop_s=analysis.affect.hop_s)
     print(f"cuts {cuts}: hit rate {report.cut_beat_hit_rate_50ms:.2f}, chord recall "
-          f"{report.chord_at_cut_recall_beat:.2f}")
+          f"{report.chord_at_cut_recall_beat:.2f}, {report.integrated_lufs:.2f} LUFS, "
+          f"{report.true_peak_dbtp:.2f} dBTP")
+    # the result's figures agree with the independent meter (the true peak is a bound)
+    assert result.metrics["integrated_lufs"] == pytest.approx(report.integrated_lufs, abs=0.2)
+    assert report.true_peak_dbtp <= result.metrics["true_peak_dbtp"] + 0.1 <= -0.9
+    assert report.integrated_lufs == pytest.approx(-16.0, abs=1.0)
     assert report.cut_beat_hit_rate_50ms >= 0.9
     assert report.chord_at_cut_recall_beat >= 0.8
     info = soundfile.info(result.wav_path)
