@@ -33,6 +33,9 @@ class ScoreOptions:
     report: bool = False
     cache: bool = True  # reuse per-shot measurements from the analysis cache (bridge/cache.py)
     fresh: bool = False  # compose anew even when the output folder holds an earlier version
+    # the version a re-score continues (its WAV, or a result folder); default: the newest
+    # result in the output folder
+    previous_result: str | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.backend_options, MappingProxyType):

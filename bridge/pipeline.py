@@ -16,7 +16,7 @@ from bridge.affect.outputs import plot_affect_png, write_affect_csv, write_affec
 from bridge.cache import AnalysisCache
 from bridge.config import ScoreOptions
 from bridge.cuts import find_cuts
-from bridge.errors import InvalidOptionError
+from bridge.errors import BridgeError, InvalidOptionError
 from bridge.music import MusicRequest, music_backends
 from bridge.outputs import StagedOutputs, staged_outputs
 from bridge.picture import observe_picture, problems
@@ -121,8 +121,12 @@ def score_timeline(
     backend = music_backends.create(options.music_backend, **music_options)
     # A folder holding an earlier version is re-scored: the music of what the recut kept stays.
     previous = None
-    if not options.fresh and options.music_backend == "symbolic" and Path(out_dir).is_dir():
-        previous = find_previous(Path(out_dir))
+    if not options.fresh and options.music_backend == "symbolic":
+        where = Path(options.previous_result or out_dir).expanduser()
+        previous = find_previous(where) if where.exists() else None
+        if previous is None and options.previous_result:
+            raise BridgeError("no earlier Scorebridge result there to continue",
+                              path=options.previous_result)
     if previous is not None and options.style is None and previous.record.style in STYLES:
         options = options.with_(style=previous.record.style)  # the piece keeps its style
     analysis = analyze_timeline(timeline, options, progress=progress, cancel=cancel)

@@ -30,6 +30,7 @@ import numpy as np
 
 from bridge.compose import arrange, write_midi
 from bridge.compose.region import compose_region, curve_window, cut_plan, join_plans
+from bridge.errors import BridgeError
 from bridge.music.loudness import LevelMeter
 from bridge.music.master import master
 from bridge.music.record import (
@@ -293,20 +294,38 @@ class Previous:
     stem_paths: dict[str, Path]
 
 
-def find_previous(folder: Path) -> Previous | None:
-    """The newest result in ``folder`` with a score record and its audio, if any."""
+def find_previous(where: Path) -> Previous | None:
+    """The result a re-score continues: ``where`` is its WAV, or a folder whose newest
+    result (by version, then time) has a score record and its audio. None if there is none."""
+    where = Path(where)
+    if where.suffix.lower() == ".wav":
+        record_path = record_path_for(where)
+        if not (where.is_file() and record_path.is_file()):
+            raise BridgeError("no score record beside this WAV: only a Scorebridge score "
+                              "can be continued (or score with --fresh)", path=where)
+        return _previous(where, record_path)
     candidates = []
-    for record_path in Path(folder).glob(f"*{RECORD_SUFFIX}"):
+    for record_path in where.glob(f"*{RECORD_SUFFIX}"):
         wav = record_path.with_name(record_path.name[: -len(RECORD_SUFFIX)] + ".wav")
         if wav.is_file():
-            candidates.append((record_path.stat().st_mtime_ns, record_path, wav))
+            candidates.append((_version(wav.name), record_path.stat().st_mtime_ns, wav))
     if not candidates:
         return None
-    _, record_path, wav = max(candidates)
+    *_, wav = max(candidates)
+    return _previous(wav, record_path_for(wav))
+
+
+def _version(name: str) -> int:
+    """``score.wav`` -> 1, ``score.v7.wav`` -> 7 (the versioning of bridge.outputs)."""
+    parts = name.split(".")
+    return int(parts[1][1:]) if len(parts) > 2 and parts[1][1:].isdigit() else 1
+
+
+def _previous(wav: Path, record_path: Path) -> Previous:
     record = read_record(record_path)
-    stems_dir = wav.with_name("stems" + wav.name[len("score"):-len(".wav")]) \
-        if wav.name.startswith("score") else None
-    stems = {r: stems_dir / f"{r}.wav" for r in record.stems} if stems_dir else {}
+    # stems of a version sit in the folder named like the WAV: score.v2.wav -> stems.v2/
+    stems_dir = wav.with_name("stems" + wav.name[len(wav.name.split(".")[0]):-len(".wav")])
+    stems = {r: stems_dir / f"{r}.wav" for r in record.stems}
     if not all(p.is_file() for p in stems.values()):
         stems = {}
     return Previous(record, wav, stems)

@@ -196,3 +196,25 @@ def test_unchanged_timeline_gives_the_same_audio(first, media, tmp_path):
     assert result.plan_summary["rescore"]["rendered_s"] == 0
     new, _ = soundfile.read(result.wav_path, dtype="int32")
     np.testing.assert_array_equal(new, old)
+
+
+def test_previous_result_in_another_folder_is_continued(first, media, tmp_path):
+    """The Resolve plugin writes each run into a new folder and names the last version."""
+    out_first, old = first
+    shots = [*ORIGINAL[:3], (3, 0.0, 3.5), *ORIGINAL[4:]]
+    result = score_timeline(timeline(tmp_path / "recut.otio", media, shots), tmp_path / "new",
+                            OPTIONS.with_(previous_result=str(out_first / "score.wav")))
+    assert [p["kind"] for p in pieces_of(result)] == ["kept", "composed", "shifted"]
+    new, _ = soundfile.read(result.wav_path, dtype="int32")
+    assert first_difference(new, old) > 4 * SR
+
+
+def test_previous_result_that_is_not_ours_is_one_clear_error(first, media, tmp_path):
+    from bridge.errors import BridgeError
+
+    stray = tmp_path / "mine.wav"
+    soundfile.write(stray, np.zeros((4800, 2)), SR)
+    with pytest.raises(BridgeError, match="no score record beside this WAV"):
+        score_timeline(timeline(tmp_path / "cut.otio", media, ORIGINAL), tmp_path / "out",
+                       OPTIONS.with_(previous_result=str(stray)))
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
