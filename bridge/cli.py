@@ -37,6 +37,10 @@ def _options(args: argparse.Namespace) -> ScoreOptions:
         changes["detect_cuts"] = False
     if getattr(args, "cuts", None):
         changes["cut_detector"] = args.cuts
+    if getattr(args, "no_cache", False):
+        changes["cache"] = False
+    if getattr(args, "fresh", False):
+        changes["fresh"] = True
     changes.update(backend_option_changes(args))
     return ScoreOptions().with_(**changes)  # validated once, where the job runs
 
@@ -139,6 +143,13 @@ def cmd_score(args: argparse.Namespace) -> int:
     if "anchored_cuts" in summary:
         line += f", {summary['anchored_cuts']} cuts on beats ({summary['skipped_cuts']} not forced)"
     print(line)
+    rescored = summary.get("rescore")
+    if rescored:
+        print(f"re-score after a recut ({rescored['diff']}): kept {rescored['kept_s']:.1f} s, "
+              f"rendered {rescored['rendered_s']:.1f} s again")
+        for piece in rescored["pieces"]:
+            shift = f" (moved {piece['shift_s']:+.2f} s)" if piece["kind"] == "shifted" else ""
+            print(f"  {piece['start_s']:9.2f}-{piece['end_s']:.2f} s  {piece['kind']}{shift}")
     for name, value in result.metrics.items():
         print(f"  {name}: {value:.3f}")
     for warning in result.analysis.warnings:
@@ -149,6 +160,46 @@ def cmd_score(args: argparse.Namespace) -> int:
                 *filter(None, [result.report_path, result.manifest_path])]
     for path in written:
         print(f"wrote {path}")
+    return 0
+
+
+def cmd_watch(args: argparse.Namespace) -> int:
+    import time
+
+    from bridge.pipeline import score_timeline
+    from bridge.watch import FolderWatcher
+
+    options = _options(args)
+
+    def report(event: str, path: Path, message: str) -> None:
+        where = FolderWatcher.out_dir_for(path)
+        line = {"scoring": f"scoring {path.name}", "scored": f"scored {path.name} -> {where}",
+                "failed": f"failed {path.name}: {message}"}[event]
+        print(line, flush=True)
+
+    watcher = FolderWatcher(Path(args.folder), lambda t, out: score_timeline(t, out, options),
+                            report, settle_s=args.settle)
+    print(f"watching {watcher.folder} for timeline exports (Ctrl-C stops)", flush=True)
+    with watcher:
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            print("stopped watching", flush=True)
+    return 0
+
+
+def cmd_cache(args: argparse.Namespace) -> int:
+    from bridge.cache import AnalysisCache
+
+    cache = AnalysisCache()
+    if args.action == "clear":
+        print(f"removed {cache.clear()} entries from {cache.root}")
+        return 0
+    info = cache.info()
+    print(f"analysis cache {info.root}: {info.entries} entries, "
+          f"{info.bytes / 1e6:.1f} MB of {info.max_bytes / 1e6:.0f} MB "
+          "(SCOREBRIDGE_CACHE_DIR, SCOREBRIDGE_CACHE_MAX_MB)")
     return 0
 
 
@@ -221,6 +272,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="replace the folder's latest result (only files it wrote) instead "
                             "of writing the next version (score.v2.wav ...)")
         add_cuts_argument(p)
+        p.add_argument("--no-cache", action="store_true",
+                       help="measure every shot again instead of reusing the analysis cache")
         add_backend_arguments(p, music=music)
 
     p = add("affect", cmd_affect, "estimate the affect curve; write CSV, JSON, PNG and marked OTIO")
@@ -238,6 +291,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--soundfont", type=Path, help=".sf2/.sf3 file (default: system GM SoundFont)")
     p.add_argument("--report", action="store_true", default=None, help="write report.html")
     _add_client_arguments(p)
+    p.add_argument("--fresh", action="store_true",
+                   help="compose anew; by default a folder with an earlier version is re-scored, "
+                        "keeping the music of what the recut did not touch")
+
+    p = add("watch", cmd_watch, "re-score every timeline exported into a folder, as it lands")
+    p.add_argument("folder")
+    add_analysis_options(p, music=True)
+    p.add_argument("--seed", type=int, help="another take (default 0)")
+    p.add_argument("--settle", type=float, default=2.0,
+                   help="seconds a file must stay unchanged before it is scored (default 2)")
+
+    p = add("cache", cmd_cache, "show or clear the analysis cache")
+    p.add_argument("action", choices=("info", "clear"))
 
     add("backends", cmd_backends, "list affect estimators and music backends, and what is missing")
 

@@ -38,6 +38,11 @@ class ScoreOptions:
     overwrite: bool = False  # replace the folder's latest result instead of a new version
     timeline_name: str | None = None  # which project of an FCPXML library/event to read
     timeline_rate: str | None = None  # frames per second, e.g. "25" or "24000/1001"; EDLs have none
+    cache: bool = True  # reuse per-shot measurements from the analysis cache (bridge/cache.py)
+    fresh: bool = False  # compose anew even when the output folder holds an earlier version
+    # the version a re-score continues (its WAV, or a result folder); default: the newest
+    # result in the output folder
+    previous_result: str | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.backend_options, MappingProxyType):

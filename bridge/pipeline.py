@@ -19,6 +19,7 @@ from bridge.affect.outputs import plot_affect_png, write_affect_csv, write_affec
 from bridge.analysis.cuts import find_cuts
 from bridge.analysis.picture import observe_picture, problems
 from bridge.analysis.sound import observe_sound, sound_problems
+from bridge.cache import AnalysisCache
 from bridge.config import ScoreOptions
 from bridge.errors import (
     BackendUnavailableError,
@@ -31,8 +32,9 @@ from bridge.media import probe
 from bridge.music import MusicRequest, music_backends
 from bridge.outputs import StagedOutputs, staged_outputs
 from bridge.progress import NEVER_CANCELLED, CancelToken, ProgressFn, no_progress
+from bridge.recut.rescore import continues, find_previous, rescore_music
 from bridge.registry import Availability
-from bridge.style import choose_style
+from bridge.style import STYLES, choose_style
 from bridge.style.anchor import ANCHOR_PROMPT, anchor_style
 from bridge.timeline import read_edit
 from bridge.timeline.export import write_marked_timeline, write_scored_timeline
@@ -40,6 +42,7 @@ from bridge.types import AffectCurve, Analysis, ScoreResult
 
 MAX_TIMELINE_S = 12 * 3600.0  # longer than any cut; bounds memory, time and result size
 WAV_NAME = "score.wav"
+RECORD_NAME = "score.plan.json"  # what a re-score starts from (bridge.music.record)
 MIDI_NAME = "score.mid"
 OTIO_NAME = "scored.otio"
 STEMS_DIR = "stems"
@@ -94,8 +97,10 @@ def _analyze(timeline: str | Path, options: ScoreOptions, *, progress: ProgressF
 
     # Decoding is the cost of analysis: the picture pass feeds cut detection and affect,
     # the sound pass the affect's loudness and the music's ducking.
+    # The cache keeps the measurements, so a re-analysis decodes only what changed.
+    cache = AnalysisCache() if options.cache else None
     picture = observe_picture(
-        edit, rate_hz=options.analysis_rate_hz, progress=progress, cancel=cancel
+        edit, rate_hz=options.analysis_rate_hz, progress=progress, cancel=cancel, cache=cache
     )
     sound = observe_sound(edit, progress=progress, cancel=cancel)
     if options.cut_detector == "transnet" and options.detect_cuts:
@@ -104,7 +109,9 @@ def _analyze(timeline: str | Path, options: ScoreOptions, *, progress: ProgressF
         cuts = find_cuts_transnet(edit, progress=progress, cancel=cancel)
     else:
         cuts = find_cuts(edit, picture=picture, detect_inside=options.detect_cuts,
-                         progress=progress, cancel=cancel)
+                         progress=progress, cancel=cancel, cache=cache)
+    if cache is not None:
+        cache.trim()
     if not any(len(p) for p in picture):
         # Offline media: the cut is still known (its edit points), what it shows is not.
         unread = problems(picture)
@@ -223,13 +230,23 @@ def score_timeline(
     """Analyse and score a timeline; write the soundtrack, MIDI, affect files and result OTIO."""
     options = options.validated()
     music_options = backend_options(options)["music"]  # refused here, before any decoding
+    # A folder holding an earlier version is re-scored: the music of what the recut kept stays.
+    previous = None
+    if not options.fresh and options.music_backend == "symbolic":
+        where = Path(options.previous_result or out_dir).expanduser()
+        previous = find_previous(where) if where.exists() else None
+        if previous is None and options.previous_result:
+            raise BridgeError("no earlier Scorebridge result there to continue",
+                              path=options.previous_result)
+    if previous is not None and options.style is None and previous.record.style in STYLES:
+        options = options.with_(style=previous.record.style)  # the piece keeps its style
     analysis = _analyze(timeline, options, progress=progress, cancel=cancel,
                         require_picture=True)
     # built after the analysis, so that what it loads (a synth, a model) is not resident
     # while the picture is decoded
     backend = music_backends.create(options.music_backend, **music_options)
     request = music_request(options)
-    names = [WAV_NAME, MIDI_NAME, OTIO_NAME, *AFFECT_NAMES]
+    names = [WAV_NAME, MIDI_NAME, OTIO_NAME, RECORD_NAME, *AFFECT_NAMES]
     if options.stems:
         names.append(STEMS_DIR)
     if options.report:
@@ -237,15 +254,28 @@ def score_timeline(
 
         names.append(REPORT_NAME)
     with staged_outputs(out_dir, names, kind="score", overwrite=options.overwrite) as out:
-        music = backend.generate(
-            analysis,
-            request,
-            wav_path=out.path(WAV_NAME),
-            midi_path=out.path(MIDI_NAME),
-            stems_dir=out.path(STEMS_DIR),
-            progress=progress,
-            cancel=cancel,
-        )
+        music = None
+        if previous is not None:
+            why_not = continues(previous, style=analysis.style.name, seed=request.seed,
+                                sr=request.sr, duck_db=request.duck_db, stems=request.stems)
+            if why_not:
+                progress("compose", 0.0, f"composing afresh: {why_not}")
+            else:
+                music = rescore_music(
+                    analysis, previous, seed=request.seed, sr=request.sr, stems=request.stems,
+                    duck_db=request.duck_db, soundfont=getattr(backend, "soundfont", None),
+                    wav_path=out.path(WAV_NAME), midi_path=out.path(MIDI_NAME),
+                    stems_dir=out.path(STEMS_DIR), progress=progress, cancel=cancel)
+        if music is None:
+            music = backend.generate(
+                analysis,
+                request,
+                wav_path=out.path(WAV_NAME),
+                midi_path=out.path(MIDI_NAME),
+                stems_dir=out.path(STEMS_DIR),
+                progress=progress,
+                cancel=cancel,
+            )
         cancel.raise_if_cancelled()
         progress("export", 0.0, "writing affect files and the scored timeline")
         _write_affect_files(analysis, out)
@@ -257,6 +287,8 @@ def score_timeline(
             audio_duration_s=analysis.edit.duration_s,
             markers=analysis.markers,
             **_source_choice(analysis),
+            score_metadata={"rescore": music.plan_summary["rescore"]}
+            if "rescore" in music.plan_summary else None,
         )
         progress("export", 1.0, "done")
         stems = {role: out.final(f"{STEMS_DIR}/{p.name}") for role, p in music.stem_paths.items()}

@@ -19,7 +19,8 @@ from dataclasses import replace
 import numpy as np
 
 from bridge.analysis.picture import ShotPicture, hsv_histogram, luma, media_range, record_time
-from bridge.media import frames_between
+from bridge.cache import AnalysisCache
+from bridge.media import content_key, frames_between
 from bridge.progress import NEVER_CANCELLED, CancelToken, ProgressFn, no_progress
 from bridge.types import Clip, Cut, Edit, FrameSample
 
@@ -309,6 +310,53 @@ def detect_in_shot(
     return cuts + _merged(gradual)
 
 
+# Bump when detection or localisation changes what they find: older cached answers go unused.
+DETECT_VERSION = 1
+_KINDS = ("detected", "fade", "dissolve")
+
+
+def detect_in_shot_cached(picture: ShotPicture, *, rate: float, threshold: float,
+                          cancel: CancelToken, keep_clear_of_s: Sequence[float],
+                          min_gap_s: float, cache: AnalysisCache | None) -> list[Cut]:
+    """`detect_in_shot`, remembered per (media, source range): a re-analysis of a shot it
+    has seen decodes nothing. Edit points are shot boundaries, so what keeps a change inside
+    the shot clear is its own boundaries (a neighbour shorter than ``min_gap_s`` can differ
+    only in hard cuts that `find_cuts` spaces out anyway): the answer, in time from the
+    shot's start, depends on its media range."""
+    shot = picture.shot
+    if cache is None or shot.media_path is None:
+        return detect_in_shot(picture, rate=rate, threshold=threshold, cancel=cancel,
+                              keep_clear_of_s=keep_clear_of_s, min_gap_s=min_gap_s)
+    key = content_key(shot.media_path)
+    kind = (f"cuts-v{DETECT_VERSION}-r{rate:.9g}-t{threshold:g}-g{min_gap_s:g}"
+            f"-s{shot.speed:g}")
+    start, end = media_range(shot)
+    origin = shot.record_start_s
+    found = cache.get(key, kind, start, end)
+    if found is not None:
+        def at(x: float) -> float | None:
+            return None if np.isnan(x) else origin + float(x)
+
+        return [Cut(time_s=origin + float(t), kind=_KINDS[int(k)], strength=float(w),
+                    start_s=at(a), end_s=at(b))
+                for t, k, w, a, b in zip(found["time"], found["kind"], found["strength"],
+                                         found["start"], found["end"])]
+    cuts = detect_in_shot(picture, rate=rate, threshold=threshold, cancel=cancel,
+                          keep_clear_of_s=keep_clear_of_s, min_gap_s=min_gap_s)
+
+    def rel(x: float | None) -> float:
+        return np.nan if x is None else x - origin
+
+    cache.put(key, kind, start, end, {
+        "time": np.array([c.time_s - origin for c in cuts]),
+        "kind": np.array([_KINDS.index(c.kind) for c in cuts], dtype=np.int8),
+        "strength": np.array([c.strength for c in cuts]),
+        "start": np.array([rel(c.start_s) for c in cuts]),
+        "end": np.array([rel(c.end_s) for c in cuts]),
+    })
+    return cuts
+
+
 def _merged(transitions: list[Cut]) -> list[Cut]:
     """One Cut per transition: spans found from neighbouring samples that overlap are one
     (a fade if either saw black or white at an end; a fade out and the fade in that follows
@@ -335,6 +383,7 @@ def find_cuts(
     threshold: float = DEFAULT_THRESHOLD,
     progress: ProgressFn = no_progress,
     cancel: CancelToken = NEVER_CANCELLED,
+    cache: AnalysisCache | None = None,
 ) -> tuple[Cut, ...]:
     """All picture changes of an edit, sorted by record time.
 
@@ -355,9 +404,9 @@ def find_cuts(
         progress("cuts", 0.0, f"{len(cuts)} edit points")
         for k, shot_picture in enumerate(todo):
             cancel.raise_if_cancelled()
-            found += detect_in_shot(shot_picture, rate=float(edit.rate), threshold=threshold,
-                                    cancel=cancel, keep_clear_of_s=edit_points,
-                                    min_gap_s=min_shot_s)
+            found += detect_in_shot_cached(
+                shot_picture, rate=float(edit.rate), threshold=threshold, cancel=cancel,
+                keep_clear_of_s=edit_points, min_gap_s=min_shot_s, cache=cache)
             progress("cuts", (k + 1) / len(todo), f"analysed {shot_picture.shot.name}")
     hard = [c for c in found if not c.is_gradual]
     for cut in sorted(hard, key=lambda c: -c.strength):

@@ -332,7 +332,9 @@ def _drums(grid: _Grid) -> list[Note]:
         t0 = grid.t(beat)
         notes.append(Note(t0, t0 + DRUM_HIT_S, key, velocity))
 
-    for b in range(final_beat + 1):
+    # A stretch composed to lead into kept music has no final beat of its own (final_beat
+    # is one past its last beat): it grooves to its end.
+    for b in range(min(final_beat + 1, tempo.n_beats)):
         level = grid.level(b)
         in_bar = b - int(grid.bar_start_of[b])
         anchor = b in grid.anchor_beats

@@ -42,6 +42,7 @@ class MusicOutput:
     loudness_lufs: float | None = None
     true_peak_dbtp: float | None = None
     warnings: tuple[str, ...] = ()  # e.g. the loudness target was out of reach
+    record_path: Path | None = None  # what a re-score starts from (bridge.music.record)
 
 
 class MusicBackend(Protocol):

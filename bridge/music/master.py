@@ -91,11 +91,17 @@ def master_audio(
     gain_envelope: GainEnvelope | None = None,
     target_lufs: float = -16.0,
     true_peak_dbtp: float = -1.0,
+    fixed_gain_db: float | None = None,
+    end_fade: bool = True,
     progress: ProgressFn = no_progress,
     cancel: CancelToken = NEVER_CANCELLED,
 ) -> MasterResult:
     """Finish ``blocks`` into exactly ``n_samples`` of 24-bit stereo WAV at ``sr`` (and one
-    WAV per role in ``stems_dir`` when given). See the module doc."""
+    WAV per role in ``stems_dir`` when given). See the module doc.
+
+    A stretch rendered again for a re-score passes the gain its version was mastered with
+    (``fixed_gain_db``: no loudness search, the limiter still holds the ceiling) and
+    ``end_fade=False`` unless it ends the timeline."""
     out_path = Path(out_path)
     roles = list(roles)
     _check_options(out_path=out_path, n_samples=n_samples, sr=sr, target_lufs=target_lufs,
@@ -118,9 +124,10 @@ def master_audio(
         meter = LevelMeter(sr=sr)
         _first_pass(
             blocks, roles=roles, scratch=scratch, meter=meter, n_samples=n_samples, sr=sr,
-            gain_envelope=gain_envelope, progress=progress, cancel=cancel,
+            gain_envelope=gain_envelope, end_fade=end_fade, progress=progress, cancel=cancel,
         )  # fmt: skip
-        plan = plan_gain(meter.finish(), target_lufs=target_lufs, true_peak_dbtp=true_peak_dbtp)
+        plan = plan_gain(meter.finish(), target_lufs=target_lufs, true_peak_dbtp=true_peak_dbtp,
+                         fixed_gain_db=fixed_gain_db)
         out_meter = LevelMeter(sr=sr, chunk_n=round(sr * 0.1))  # totals only: 100 ms chunks
         _second_pass(
             plan, chunk_n=meter.chunk_n, roles=roles, scratch=scratch, temps=temps,
@@ -257,7 +264,7 @@ def _as_stereo(x: np.ndarray, *, role: str, index: int) -> np.ndarray:
 
 
 def _first_pass(
-    blocks, *, roles, scratch, meter, n_samples, sr, gain_envelope, progress, cancel
+    blocks, *, roles, scratch, meter, n_samples, sr, gain_envelope, end_fade, progress, cancel
 ) -> None:
     """Pass 1: duck and fade every role, meter the mix, keep float32 audio."""
     files = {name: open(path, "wb") for name, path in scratch.items()}  # noqa: SIM115
@@ -267,7 +274,8 @@ def _first_pass(
             cancel.raise_if_cancelled()
             n = len(stems[roles[0]])
             envelope = _envelope(
-                start=start, n=n, n_samples=n_samples, sr=sr, gain_envelope=gain_envelope
+                start=start, n=n, n_samples=n_samples, sr=sr, gain_envelope=gain_envelope,
+                end_fade=end_fade,
             )
             if envelope is not None:  # in place: a copy of every role would double the block
                 for role in roles:
@@ -339,7 +347,8 @@ def _sum_stems(
 
 
 def _envelope(
-    *, start: int, n: int, n_samples: int, sr: int, gain_envelope: GainEnvelope | None
+    *, start: int, n: int, n_samples: int, sr: int, gain_envelope: GainEnvelope | None,
+    end_fade: bool = True,
 ) -> np.ndarray | None:
     """Ducking gain times the end fade for one block, or None when both are 1."""
     fade_n = min(n_samples, max(1, round(END_FADE_S * sr)))
@@ -351,7 +360,7 @@ def _envelope(
             raise InvalidOptionError(
                 f"gain envelope gave shape {env.shape}, expected ({n},)", field="gain_envelope"
             )
-    if start + n > fade_start:
+    if end_fade and start + n > fade_start:
         k = np.arange(max(start, fade_start), start + n) - fade_start + 1
         fade = (0.5 * (1 + np.cos(np.pi * k / fade_n))).astype(np.float32)  # 0 on the last sample
         env = np.ones(n, dtype=np.float32) if env is None else env.copy()

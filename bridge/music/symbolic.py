@@ -6,6 +6,7 @@ from pathlib import Path
 
 from bridge.music.base import MusicOutput, MusicRequest, music_backends
 from bridge.music.master import GainEnvelope, MasterResult, finish, master_audio
+from bridge.music.record import ScoreRecord, media_keys, record_path_for, write_record
 from bridge.progress import NEVER_CANCELLED, CancelToken, ProgressFn, no_progress
 from bridge.registry import OptionSpec, parse_path
 from bridge.types import Analysis, Arrangement
@@ -58,9 +59,18 @@ class SymbolicBackend:
         finished = finish(blocks, roles=arrangement_roles(arrangement), analysis=analysis,
                           request=request, wav_path=wav_path, stems_dir=stems_dir,
                           progress=progress, cancel=cancel)
+        # What a re-score after a recut starts from (bridge.recut): plan, notes, gain, shots.
+        record = write_record(ScoreRecord(
+            plan=plan, arrangement=arrangement, gain_db=finished.gain_db, sample_rate=request.sr,
+            style=analysis.style.name, seed=request.seed,
+            soundfont=str(self.soundfont) if self.soundfont else None, edit=edit,
+            media_keys=media_keys(edit.shots), duck_db=request.duck_db,
+            stems=tuple(finished.stem_paths), true_peak_dbtp=finished.true_peak_dbtp),
+            record_path_for(wav_path))
         return MusicOutput(
             wav_path=finished.path,
             midi_path=midi_path,
+            record_path=record,
             stem_paths=dict(finished.stem_paths),
             plan_summary=plan.summary(),
             loudness_lufs=finished.integrated_lufs,

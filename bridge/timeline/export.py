@@ -14,9 +14,10 @@ touched. What each output format can carry:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 import opentimelineio as otio
 from opentimelineio import opentime
@@ -39,12 +40,15 @@ def write_scored_timeline(
     source_otio_json: str | None = None,
     rate: Fraction | None = None,
     timeline_name: str | None = None,
+    score_metadata: Mapping[str, Any] | None = None,
 ) -> Path:
     """Write ``source`` (a timeline file, or ``source_otio_json`` text) with the score added.
 
     The "Score" track holds one clip at the timeline's start referencing ``audio_path``, whose
     available range is the audio's full length at the timeline rate. ``rate`` is needed only
-    for an EDL source. Returns ``out_path``.
+    for an EDL source. ``score_metadata`` joins the track's ``scorebridge`` metadata (a
+    re-score says there which stretches were kept, shifted or composed again). Returns
+    ``out_path``.
     """
     if audio_duration_s <= 0:
         raise InvalidOptionError(
@@ -58,7 +62,7 @@ def write_scored_timeline(
         markers=markers,
         source_otio_json=source_otio_json,
         rate=rate,
-        audio=(Path(audio_path), audio_duration_s),
+        audio=(Path(audio_path), audio_duration_s, dict(score_metadata or {})),
         timeline_name=timeline_name,
     )
 
@@ -112,7 +116,8 @@ def _write(source, out_path, *, markers, source_otio_json, rate, audio,
     if audio is not None:
         for track in [t for t in stack if _is_score_track(t)]:
             stack.remove(track)
-        stack.append(_score_track(audio[0], duration_s=audio[1], rate=rate))
+        stack.append(_score_track(audio[0], duration_s=audio[1], rate=rate,
+                                  metadata=audio[2]))
 
     drop_frame = bool(formats.drop_frame_in_metadata(timeline)) and formats.drop_frame_possible(
         rate
@@ -157,7 +162,8 @@ def _marker(m: AffectMarker, *, rate: Fraction) -> otio.schema.Marker:
     )
 
 
-def _score_track(audio_path: Path, *, duration_s: float, rate: Fraction) -> otio.schema.Track:
+def _score_track(audio_path: Path, *, duration_s: float, rate: Fraction,
+                 metadata: Mapping[str, Any]) -> otio.schema.Track:
     r = formats.otio_rate(rate)
     full = opentime.TimeRange(
         opentime.RationalTime(0, r), opentime.RationalTime(round(duration_s * rate), r)
@@ -172,7 +178,7 @@ def _score_track(audio_path: Path, *, duration_s: float, rate: Fraction) -> otio
     track = otio.schema.Track(
         name=SCORE_TRACK_NAME,
         kind=otio.schema.TrackKind.Audio,
-        metadata={formats.SCOREBRIDGE_KEY: {"generated": True}},
+        metadata={formats.SCOREBRIDGE_KEY: {"generated": True, **metadata}},
     )
     track.append(clip)
     return track

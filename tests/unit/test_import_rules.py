@@ -27,6 +27,7 @@ STAGES = [
     ("compose", ["bridge.compose"]),
     ("render", ["bridge.render"]),
     ("music", ["bridge.music"]),
+    ("recut", ["bridge.recut"]),  # re-score: keeps a previous version's music through a recut
     ("export", ["bridge.timeline.export"]),
     ("eval", ["bridge.eval"]),
     ("quality", ["bridge.quality"]),
@@ -36,7 +37,8 @@ SHELL = ["bridge.quality.eval_cli"]
 # stdlib-level helpers every stage may use (local_config and platform_paths also ship, alone,
 # beside the Resolve plugin)
 FOUNDATION = ["bridge.types", "bridge.errors", "bridge.progress", "bridge.registry",
-              "bridge.outputs", "bridge.config", "bridge.local_config", "bridge.platform_paths"]
+              "bridge.outputs", "bridge.config", "bridge.local_config", "bridge.platform_paths",
+              "bridge.cache"]
 FOREIGN_TO_STAGES = ("grpc", "google.protobuf", "grpc_tools", "grpc_health", "grpc_reflection")
 # the independent analyser measures audio only: it must not know the composer's plan
 EVAL_MUST_NOT_IMPORT = ("bridge.compose", "bridge.render", "bridge.music")
