@@ -102,7 +102,7 @@ def _analyze(timeline: str | Path, options: ScoreOptions, *, progress: ProgressF
     picture = observe_picture(
         edit, rate_hz=options.analysis_rate_hz, progress=progress, cancel=cancel, cache=cache
     )
-    sound = observe_sound(edit, progress=progress, cancel=cancel)
+    sound = observe_sound(edit, progress=progress, cancel=cancel, cache=cache)
     if options.cut_detector == "transnet" and options.detect_cuts:
         from bridge.analysis.transnet import find_cuts_transnet
 
