@@ -41,7 +41,7 @@ def wait_for(stub, folder, name: str, state: str, timeout_s: float = 120.0) -> p
 
 
 def test_a_watched_folder_scores_exports_through_the_queue(stub, tmp_path):
-    stub, running = stub
+    stub, _ = stub
     source = make_timeline(tmp_path / "src", shot_s=2.0, shots=2)
     folder = tmp_path / "exports"
     folder.mkdir()
