@@ -13,12 +13,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bridge.analysis import cuts as cuts_module
 from bridge import media
-from bridge.cache import AnalysisCache, decode_entry, encode_entry
+from bridge.analysis import cuts as cuts_module
 from bridge.analysis.cuts import find_cuts
-from bridge.media.synth import SceneSpec, encode_scenes
 from bridge.analysis.picture import observe_picture
+from bridge.cache import AnalysisCache, decode_entry, encode_entry
+from bridge.media.synth import SceneSpec, encode_scenes
 from bridge.types import Clip, Edit
 
 RATE = Fraction(25)
