@@ -55,8 +55,8 @@ def test_a_watched_folder_scores_exports_through_the_queue(stub, tmp_path):
     assert (folder / "reel1.otio.scorebridge" / "score.wav").is_file()
     # the job went through the bridge's own queue, where ListJobs sees it
     jobs = stub.ListJobs(pb.ListJobsRequest(), metadata=AUTH).jobs
-    assert any(j.kind == "score" and j.state == pb.JOB_STATE_SUCCEEDED and j.source.endswith("reel1.otio")
-               for j in jobs), jobs
+    assert any(j.kind == "score" and j.state == pb.JOB_STATE_SUCCEEDED
+               and j.source.endswith("reel1.otio") for j in jobs), jobs
     (folder / "broken.edl").write_text("TITLE: broken\nnot an event\n")
     failed = wait_for(stub, folder.resolve(), "broken.edl", "failed")
     assert failed.message and "\n" not in failed.message
