@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from bridge.media import frames_between
+from bridge.media import find_change, frames_between
 from bridge.picture import ShotPicture, hsv_histogram, observe_picture, record_time
 from bridge.progress import NEVER_CANCELLED, CancelToken, ProgressFn, no_progress
 from bridge.types import Clip, Cut, Edit
@@ -81,11 +81,36 @@ def _to_record_frame_s(shot: Clip, media_s: float, rate: float) -> float:
     return math.ceil(record_time(shot, media_s) * rate - 1e-6) / rate
 
 
-def _localise(shot: Clip, t0: float, t1: float, frame_s: float) -> float | None:
+def _localise(shot: Clip, t0: float, t1: float, frame_s: float,
+              before: np.ndarray, after: np.ndarray) -> float | None:
     """Media time of the first frame of the new picture between samples t0 and t1.
 
+    ``before`` and ``after`` are the samples' histograms. The first frame that looks more
+    like ``after`` than ``before`` is found by bisection (few frames converted, decoding
+    stops at the change); a clean single-frame change there is the cut. Anything else (a
+    flash, a drift, two changes) is settled by the full scan of every frame.
     None when the change inside turns out to be a flash that is undone one frame later.
     """
+    assert shot.media_path is not None
+
+    def looks_after(rgb: np.ndarray) -> bool:
+        h = hsv_histogram(rgb)
+        return histogram_distance(h, after) < histogram_distance(h, before)
+
+    change = find_change(shot.media_path, t0, t1 + 1.5 * frame_s, looks_after,
+                         width=ANALYSIS_WIDTH)
+    if change is not None:
+        h_before, h_after = hsv_histogram(change.before.rgb), hsv_histogram(change.after.rgb)
+        step = histogram_distance(h_before, h_after)
+        undone = change.after_next is not None and histogram_distance(
+            h_before, hsv_histogram(change.after_next)) < 0.5 * step
+        if step >= 0.5 * histogram_distance(before, after) and not undone:
+            return change.after.time_s
+    return _localise_by_scan(shot, t0, t1, frame_s)
+
+
+def _localise_by_scan(shot: Clip, t0: float, t1: float, frame_s: float) -> float | None:
+    """``_localise`` by comparing every pair of neighbouring frames: the largest change."""
     assert shot.media_path is not None
     frames = frames_between(shot.media_path, t0, t1 + 1.5 * frame_s, width=ANALYSIS_WIDTH)
     if len(frames) < 2:
@@ -113,7 +138,7 @@ def detect_in_shot(
 
     A candidate whose whole sample interval lies within ``min_gap_s`` of a time in
     ``keep_clear_of_s`` (the edit points) would be dropped anyway, so it is not localised:
-    localising decodes every frame of the interval.
+    localising decodes up to the change.
     """
     shot = picture.shot
     hists = list(picture.histograms)
@@ -131,7 +156,7 @@ def detect_in_shot(
         lo, hi = sorted((record[i], record[i + 1]))
         if clear.size and np.any((clear - min_gap_s <= lo) & (hi <= clear + min_gap_s)):
             continue
-        media_s = _localise(shot, times[i], times[i + 1], frame_s)
+        media_s = _localise(shot, times[i], times[i + 1], frame_s, hists[i], hists[i + 1])
         if media_s is None:
             continue
         t = _to_record_frame_s(shot, media_s, rate)
