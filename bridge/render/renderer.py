@@ -168,10 +168,18 @@ def _make_players(
     try:
         for i, track in enumerate(arrangement.tracks):
             try:
-                player = SynthTrack(font, sr=sr, program=track.program, is_drum=track.is_drum)
+                player = SynthTrack(font, sr=sr, program=track.program, is_drum=track.is_drum,
+                                    room=arrangement.room, reverb_send=track.reverb_send,
+                                    chorus_send=track.chorus_send)
             except InvalidOptionError as err:
-                raise InvalidOptionError(err.message, field=f"tracks[{i}].program") from err
+                field = "room" if err.field == "room" else f"tracks[{i}].program"
+                raise InvalidOptionError(err.message, field=field) from err
             players.append((track.role, track.volume, player))
+            for control in track.controls:
+                at = round(control.time_s * sr)
+                if at < n_samples:
+                    player.add_control(sample=at, controller=control.controller,
+                                       value=control.value)
             for note in track.notes:
                 on = round(note.start_s * sr)
                 if on < n_samples:  # tails past the end are cut anyway
@@ -334,6 +342,14 @@ def _check_arrangement(arrangement: Arrangement) -> None:
             raise InvalidOptionError(
                 f"volume {track.volume} is not a finite gain >= 0", field=f"{where}.volume"
             )
+        for k, control in enumerate(track.controls):
+            if not (0 <= control.controller <= 127 and 0 <= control.value <= 127
+                    and control.time_s >= 0 and math.isfinite(control.time_s)):
+                raise InvalidOptionError(
+                    f"controller {control.controller} = {control.value} at {control.time_s} s "
+                    "is not a MIDI controller change at a time >= 0",
+                    field=f"{where}.controls[{k}]",
+                )
         for j, note in enumerate(track.notes):
             here = f"{where}.notes[{j}]"
             if not 0 <= note.pitch <= 127:

@@ -26,9 +26,18 @@ SOUNDFONT_SUFFIXES = (".sf2", ".sf3")
 EVENT_GRID = 64  # FluidSynth's FLUID_BUFSIZE: events take effect on this sample grid
 DRUM_CHANNEL = 9  # General MIDI channel 10
 DRUM_BANK = 128
+REVERB_CC, CHORUS_CC = 91, 93
+# FluidSynth's reverb per room (settings synth.reverb.*): a long, warm hall; a bright plate
+# with a shorter tail; a small, damped room. "dry" switches the reverb off.
+ROOM_REVERB = {
+    "hall": {"room-size": 0.82, "damp": 0.35, "width": 90.0, "level": 0.7},
+    "plate": {"room-size": 0.55, "damp": 0.12, "width": 100.0, "level": 0.6},
+    "room": {"room-size": 0.3, "damp": 0.55, "width": 50.0, "level": 0.5},
+}
+CHORUS = {"nr": 3, "level": 1.2, "speed": 0.4, "depth": 6.0}
 INSTALL_HINT = (
-    "install the Debian package fluid-soundfont-gm (or your OS's General MIDI SoundFont) "
-    "or pass --soundfont PATH"
+    "install the Debian package musescore-general-soundfont or fluid-soundfont-gm (or your "
+    "OS's General MIDI SoundFont) or pass --soundfont PATH"
 )
 
 
@@ -36,6 +45,10 @@ def default_soundfont_paths() -> list[Path]:
     """The usual places a General MIDI SoundFont lives on Debian, macOS and Windows."""
     home = Path.home()
     paths = [
+        # MuseScore's General SoundFont (Debian musescore-general-soundfont) sounds most
+        # like the instruments it names; FluidR3 is the fallback.
+        Path("/usr/share/sounds/sf3/MuseScore_General.sf3"),
+        Path("/usr/share/sounds/sf3/MuseScore_General_Full.sf3"),
         Path("/usr/share/sounds/sf2/FluidR3_GM.sf2"),
         Path("/usr/share/sounds/sf2/default-GM.sf2"),
         Path("/usr/share/sounds/sf3/default-GM.sf3"),
@@ -119,17 +132,30 @@ class SynthTrack:
     """One FluidSynth instance playing one track on one channel, rendered as float32 stereo.
 
     Events are queued with their sample time; ``render(n)`` returns the next ``n`` samples
-    with every event that falls inside them applied on FluidSynth's 64-sample grid.
+    with every event that falls inside them applied on FluidSynth's 64-sample grid. The
+    track sends ``reverb_send`` (CC91) of itself into ``room``'s reverb and ``chorus_send``
+    (CC93) into a chorus; each effect runs only where something is sent to it.
     """
 
     def __init__(
-        self, soundfont: Path, *, sr: int, program: int, is_drum: bool, synth_gain: float = 0.2
+        self, soundfont: Path, *, sr: int, program: int, is_drum: bool, synth_gain: float = 0.2,
+        room: str = "dry", reverb_send: int = 0, chorus_send: int = 0,
     ) -> None:
         fluidsynth, self._write_float = _library()
+        if room != "dry" and room not in ROOM_REVERB:
+            raise InvalidOptionError(f"unknown room {room!r}; one of dry, "
+                                     f"{', '.join(ROOM_REVERB)}", field="room")
+        reverb = ROOM_REVERB.get(room) if reverb_send > 0 else None
+        settings: dict[str, float | int] = {
+            "synth.dynamic-sample-loading": 1,
+            "synth.reverb.active": int(reverb is not None),
+            "synth.chorus.active": int(chorus_send > 0),
+        }
+        settings.update({f"synth.reverb.{k}": v for k, v in (reverb or {}).items()})
+        if chorus_send > 0:
+            settings.update({f"synth.chorus.{k}": v for k, v in CHORUS.items()})
         # dynamic sample loading: only the presets in use are read into memory (~10 MB, not 150)
-        self._synth = fluidsynth.Synth(
-            gain=synth_gain, samplerate=float(sr), **{"synth.dynamic-sample-loading": 1}
-        )
+        self._synth = fluidsynth.Synth(gain=synth_gain, samplerate=float(sr), **settings)
         self.channel = DRUM_CHANNEL if is_drum else 0
         sfid = self._synth.sfload(str(soundfont))
         if sfid < 0:
@@ -144,7 +170,11 @@ class SynthTrack:
                 f"SoundFont {soundfont.name} has no preset bank {bank} program {program}",
                 field="program",
             )
-        self._events: list[tuple[int, int, int, int]] = []  # (sample, order, pitch, velocity)
+        self._synth.cc(self.channel, REVERB_CC, int(np.clip(reverb_send, 0, 127)))
+        self._synth.cc(self.channel, CHORUS_CC, int(np.clip(chorus_send, 0, 127)))
+        # (sample, order, a, b): order 0 note-off (a = pitch), 1 controller (a = number,
+        # b = value), 2 note-on (a = pitch, b = velocity)
+        self._events: list[tuple[int, int, int, int]] = []
         self._sorted = False
         self._next = 0
         self._pos = 0
@@ -155,9 +185,17 @@ class SynthTrack:
             raise RuntimeError("add every note before the first render()")
         on = round(on_sample / EVENT_GRID) * EVENT_GRID
         off = max(round(off_sample / EVENT_GRID) * EVENT_GRID, on + EVENT_GRID)
-        # at equal times note-offs go first (order 0) so a repeated pitch re-strikes
-        self._events.append((on, 1, pitch, velocity))
+        # at equal times note-offs go first so a repeated pitch re-strikes, and controller
+        # changes come before the notes they shape
+        self._events.append((on, 2, pitch, velocity))
         self._events.append((off, 0, pitch, 0))
+
+    def add_control(self, *, sample: int, controller: int, value: int) -> None:
+        """Queue one controller change (before the first ``render``), on the 64-sample grid."""
+        if self._sorted:
+            raise RuntimeError("add every event before the first render()")
+        at = round(sample / EVENT_GRID) * EVENT_GRID
+        self._events.append((at, 1, controller, int(np.clip(value, 0, 127))))
 
     def render(self, n: int) -> np.ndarray:
         """The next ``n`` samples as (n, 2) float32, applying queued events on time."""
@@ -170,11 +208,13 @@ class SynthTrack:
         events = self._events
         while done < n:
             while self._next < len(events) and events[self._next][0] <= self._pos + done:
-                _, _, pitch, velocity = events[self._next]
-                if velocity > 0:
-                    self._synth.noteon(self.channel, pitch, velocity)
+                _, order, a, b = events[self._next]
+                if order == 2:
+                    self._synth.noteon(self.channel, a, b)
+                elif order == 1:
+                    self._synth.cc(self.channel, a, b)
                 else:
-                    self._synth.noteoff(self.channel, pitch)
+                    self._synth.noteoff(self.channel, a)
                 self._next += 1
             stop = end if self._next >= len(events) else min(end, events[self._next][0])
             count = stop - (self._pos + done)
