@@ -9,47 +9,14 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 
 from bridge.config import ScoreOptions
 from bridge.errors import BridgeError
-from bridge.progress import ProgressFn
+from bridge.shell import add_backend_arguments, backend_option_changes, progress_bars
 
 EXIT_BAD_INPUT = 2
-
-
-# ---------------------------------------------------------------- progress display
-
-
-@contextmanager
-def progress_bars(enabled: bool) -> Iterator[ProgressFn]:
-    """A rich progress bar per pipeline stage, on stderr; a no-op when disabled."""
-    if not enabled:
-        yield lambda stage, fraction, message="": None
-        return
-    from rich.console import Console
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-
-    bars = Progress(
-        TextColumn("{task.fields[stage]:>8}"),
-        BarColumn(),
-        TextColumn("{task.percentage:>3.0f}%"),
-        TimeElapsedColumn(),
-        TextColumn("{task.description}"),
-        console=Console(stderr=True),
-        transient=False,
-    )
-    tasks: dict[str, int] = {}
-
-    def report(stage: str, fraction: float, message: str = "") -> None:
-        if stage not in tasks:
-            tasks[stage] = bars.add_task(message, total=1.0, stage=stage)
-        bars.update(tasks[stage], completed=min(max(fraction, 0.0), 1.0), description=message)
-
-    with bars:
-        yield report
 
 
 # ---------------------------------------------------------------- commands
@@ -63,6 +30,7 @@ def _options(args: argparse.Namespace) -> ScoreOptions:
             changes[name] = value
     if getattr(args, "no_detect", False):
         changes["detect_cuts"] = False
+    changes.update(backend_option_changes(args))
     return ScoreOptions().with_(**changes).validated()
 
 
@@ -162,6 +130,7 @@ def cmd_score(args: argparse.Namespace) -> int:
     for warning in result.analysis.warnings:
         print(f"  warning: {warning}")
     written = [result.wav_path, result.midi_path, result.otio_path, result.affect_png]
+    written = [path for path in written if path is not None]  # no MIDI from an audio backend
     written += [*result.stem_paths.values(), *filter(None, [result.report_path])]
     for path in written:
         print(f"wrote {path}")
@@ -175,6 +144,9 @@ def cmd_backends(args: argparse.Namespace) -> int:
         for entry in entries:
             state = "available" if entry.available else f"unavailable: {entry.reason}"
             print(f"{kind:<7} {entry.name:<12} {state}")
+            for spec in entry.options:
+                default = f" (default {spec.default_text()})" if spec.default is not None else ""
+                print(f"{'':<7}   --backend-opt {spec.name}=...  {spec.description}{default}")
     return 0
 
 
@@ -200,20 +172,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", metavar="FILE", help="also write the summary as JSON")
     p.add_argument("--no-detect", action="store_true", help="edit points only; no detection")
 
-    def add_analysis_options(p: argparse.ArgumentParser) -> None:
+    def add_analysis_options(p: argparse.ArgumentParser, *, music: bool) -> None:
         p.add_argument("--style", help="style preset (default: chosen from the affect curve)")
         p.add_argument("--markers", help="sections | peaks | every:N (default sections)")
         p.add_argument("--no-detect", action="store_true", help="edit points only; no detection")
+        add_backend_arguments(p, music=music)
 
     p = add("affect", cmd_affect, "estimate the affect curve; write CSV, JSON, PNG and marked OTIO")
     p.add_argument("timeline")
     p.add_argument("-o", "--out", required=True, help="output folder")
-    add_analysis_options(p)
+    add_analysis_options(p, music=False)
 
     p = add("score", cmd_score, "compose and render a soundtrack for a timeline")
     p.add_argument("timeline")
     p.add_argument("-o", "--out", required=True, help="output folder")
-    add_analysis_options(p)
+    add_analysis_options(p, music=True)
     p.add_argument("--seed", type=int, help="another take of the same plan (default 0)")
     p.add_argument("--stems", action="store_true", default=None, help="also write one WAV per role")
     p.add_argument("--duck", dest="duck_db", type=float, help="lower music under dialogue by DB")

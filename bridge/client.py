@@ -20,7 +20,7 @@ import json
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import fields
 from pathlib import Path
 from typing import Any
@@ -54,7 +54,11 @@ def options_dict(options: ScoreOptions | None, *, output_dir: str | Path | None 
         for f in fields(options):
             value = getattr(options, f.name)
             if value is not None:
-                out[f.name] = str(value) if isinstance(value, Path) else value
+                if isinstance(value, Path):
+                    value = str(value)
+                elif isinstance(value, Mapping):  # backend_options
+                    value = dict(value)
+                out[f.name] = value
     if output_dir is not None:
         out["output_dir"] = str(Path(output_dir).expanduser().resolve())
     return out

@@ -15,6 +15,7 @@ from bridge.affect.markers import affect_markers
 from bridge.affect.outputs import plot_affect_png, write_affect_csv, write_affect_json
 from bridge.config import ScoreOptions
 from bridge.cuts import find_cuts
+from bridge.errors import InvalidOptionError
 from bridge.music import MusicRequest, music_backends
 from bridge.outputs import StagedOutputs, staged_outputs
 from bridge.picture import observe_picture, problems
@@ -40,6 +41,7 @@ def analyze_timeline(
 ) -> Analysis:
     """Read a timeline and estimate its cuts, affect curve, style and markers."""
     options = options.validated()
+    backend_options(options)  # a misspelt option fails before any media is read
     progress("timeline", 0.0, f"reading {Path(timeline).name}")
     edit = read_edit(timeline)
     progress("timeline", 1.0, f"{len(edit.shots)} shots, {edit.duration_s:.1f} s")
@@ -56,6 +58,7 @@ def analyze_timeline(
         edit,
         cuts,
         backend=options.affect_backend,
+        backend_options=backend_options(options)["affect"],
         hop_s=options.affect_hop_s,
         rate_hz=options.analysis_rate_hz,
         picture=picture,
@@ -107,15 +110,10 @@ def score_timeline(
 ) -> ScoreResult:
     """Analyse and score a timeline; write the soundtrack, MIDI, affect files and result OTIO."""
     options = options.validated()
+    music_options = backend_options(options)["music"]
+    backend = music_backends.create(options.music_backend, **music_options)
     analysis = analyze_timeline(timeline, options, progress=progress, cancel=cancel)
-    backend = music_backends.create(options.music_backend)
-    request = MusicRequest(
-        seed=options.seed,
-        sr=options.sample_rate,
-        stems=options.stems,
-        duck_db=options.duck_db,
-        soundfont=options.soundfont,
-    )
+    request = music_request(options)
     with staged_outputs(out_dir) as out:
         music = backend.generate(
             analysis,
@@ -152,6 +150,7 @@ def score_timeline(
             _, measured = build_report(
                 analysis, out.path(WAV_NAME), out.path(REPORT_NAME), request,
                 music.plan_summary, progress, cancel, backend=options.music_backend,
+                backend_options=music_options,
             )
             metrics.update(measured)
             report_path = out.final(REPORT_NAME)
@@ -160,7 +159,7 @@ def score_timeline(
             analysis=replace(analysis, warnings=(*analysis.warnings, *music.warnings)),
             out_dir=out.final_dir,
             wav_path=out.final(WAV_NAME),
-            midi_path=out.final(MIDI_NAME),
+            midi_path=out.final(MIDI_NAME) if music.midi_path is not None else None,
             otio_path=out.final(OTIO_NAME),
             affect_csv=out.final("affect.csv"),
             affect_json=out.final("affect.json"),
@@ -171,6 +170,35 @@ def score_timeline(
             metrics=metrics,
         )
     return result
+
+
+def music_request(options: ScoreOptions) -> MusicRequest:
+    """What every music backend honours, from a job's options."""
+    return MusicRequest(
+        seed=options.seed, sr=options.sample_rate, stems=options.stems, duck_db=options.duck_db
+    )
+
+
+def backend_options(options: ScoreOptions) -> dict[str, dict[str, str]]:
+    """{"affect": ..., "music": ...}: the backend options each chosen backend receives.
+
+    Checked against what the two backends declare, so a misspelt or misplaced option is
+    an error naming it rather than silently ignored.
+    """
+    registries = {"affect": estimators, "music": music_backends}
+    chosen = {"affect": options.affect_backend, "music": options.music_backend}
+    declared = {kind: [spec.name for spec in registries[kind].options(chosen[kind])]
+                for kind in registries}
+    unclaimed = options.unclaimed_backend_options(declared)
+    if unclaimed:
+        raise InvalidOptionError(
+            f"neither {chosen['affect']!r} nor {chosen['music']!r} takes option "
+            f"{unclaimed[0]!r}", field=f"backend_options.{unclaimed[0]}",
+        )
+    split = {kind: options.backend_options_for(kind, declared[kind]) for kind in registries}
+    for kind, registry in registries.items():
+        registry.parse_options(chosen[kind], split[kind])  # the backend's own parsers
+    return split
 
 
 def list_backends() -> dict[str, list[Availability]]:

@@ -161,6 +161,7 @@ def evaluate_baselines(
     request: MusicRequest,
     *,
     backend: str = "symbolic",
+    backend_options: Mapping[str, str] | None = None,
     reference_path: str | Path | None = None,
     progress: ProgressFn = no_progress,
     cancel: CancelToken = NEVER_CANCELLED,
@@ -171,7 +172,8 @@ def evaluate_baselines(
         for i, name in enumerate(BASELINES):
             cancel.raise_if_cancelled()
             progress("report", 0.1 + 0.6 * i / len(BASELINES), f"rendering baseline {name}")
-            wav = render_baseline(analysis, name, tmp, request, backend=backend).wav_path
+            wav = render_baseline(analysis, name, tmp, request, backend=backend,
+                                  backend_options=backend_options).wav_path
             reports[name] = evaluate_timeline_audio(analysis, wav, reference_path=reference_path)
     return reports
 
@@ -186,6 +188,7 @@ def build_report(
     cancel: CancelToken = NEVER_CANCELLED,
     *,
     backend: str = "symbolic",
+    backend_options: Mapping[str, str] | None = None,
 ) -> tuple[Path, dict[str, float]]:
     """Evaluate the score and its baselines and write report.html (figures beside it).
 
@@ -196,7 +199,8 @@ def build_report(
     ours = _evaluate_timeline(analysis, wav_path)
     cancel.raise_if_cancelled()
     baselines = evaluate_baselines(
-        analysis, request, backend=backend, progress=progress, cancel=cancel
+        analysis, request, backend=backend, backend_options=backend_options,
+        progress=progress, cancel=cancel,
     )
     progress("report", 0.8, "drawing the report")
     write_report(

@@ -294,7 +294,7 @@ class ScoreResult:
     analysis: Analysis
     out_dir: Path
     wav_path: Path
-    midi_path: Path
+    midi_path: Path | None  # None when the music backend makes audio only
     otio_path: Path
     affect_csv: Path
     affect_json: Path

@@ -9,7 +9,7 @@ is always there, a VLM estimator registers beside it.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Protocol
 
 from bridge.affect.heuristic import HeuristicEstimator
@@ -57,12 +57,15 @@ class AffectEstimator(Protocol):
         ...
 
 
-estimators: Registry[AffectEstimator] = Registry("affect estimator")
+estimators: Registry[AffectEstimator] = Registry(
+    "affect estimator", entry_point_group="scorebridge.affect_backends"
+)
 estimators.register("heuristic")(HeuristicEstimator)
 
 
 def estimate_affect(edit: Edit, cuts: tuple[Cut, ...], *, backend: str = "heuristic",
-                    hop_s: float = 1.0, rate_hz: float = 2.0,
+                    backend_options: Mapping[str, str] | None = None, hop_s: float = 1.0,
+                    rate_hz: float = 2.0,
                     picture: Sequence[ShotPicture] | None = None,
                     progress: ProgressFn = no_progress,
                     cancel: CancelToken = NEVER_CANCELLED) -> tuple[AffectCurve, list[str]]:
@@ -72,7 +75,7 @@ def estimate_affect(edit: Edit, cuts: tuple[Cut, ...], *, backend: str = "heuris
     if not 0 < rate_hz <= 30:
         raise InvalidOptionError(f"rate_hz {rate_hz} is outside (0, 30]",
                                  field="analysis_rate_hz")
-    estimator = estimators.create(backend)
+    estimator = estimators.create(backend, **(backend_options or {}))
     curve = estimator.estimate(edit, cuts, hop_s=hop_s, rate_hz=rate_hz, picture=picture,
                                progress=progress, cancel=cancel)
     warnings = [f"affect: no picture for clip {s.name!r} (media missing); its affect is "

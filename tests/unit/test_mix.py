@@ -10,7 +10,8 @@ import soundfile
 
 from bridge.errors import InvalidOptionError
 from bridge.mix import ducking_envelope
-from bridge.render import render_arrangement, soundfont_available
+from bridge.music import render_arrangement
+from bridge.render import soundfont_available
 from bridge.types import Arrangement, Note, Track
 
 SIDE_SR = 8_000
