@@ -10,6 +10,7 @@ import dataclasses
 import hashlib
 import math
 import sys
+import threading
 from fractions import Fraction
 from pathlib import Path
 
@@ -27,6 +28,7 @@ from bridge.render import (
     SOUNDFONT_ENV,
     find_soundfont,
     soundfont_available,
+    synthesise,
 )
 from bridge.render.soundfont import default_soundfont_paths
 from bridge.types import Arrangement, Control, Note, Track, samples_for
@@ -390,3 +392,26 @@ def test_musescore_general_is_the_default_where_installed():
     if fluid.is_file():  # the fallback where MuseScore's is missing
         assert find_soundfont(search_paths=[p for p in default_soundfont_paths()
                                             if "MuseScore" not in p.name]) == fluid
+
+
+def test_synthesis_threads_give_the_same_blocks_as_one_thread():
+    band = performed_band(2.5)
+    n = round(2.5 * SR)
+    one = list(synthesise(band, n_samples=n, block_s=0.7, threads=1))
+    many = list(synthesise(band, n_samples=n, block_s=0.7, threads=3))
+    assert len(one) == len(many) == 4  # 0.7 s blocks over 2.5 s
+    for a, b in zip(one, many):
+        assert a.keys() == b.keys() == {"pads", "bass", "drums"}
+        for role in a:
+            assert np.array_equal(a[role], b[role])  # to the bit
+    assert sum(len(block["pads"]) for block in many) == n
+    with pytest.raises(InvalidOptionError) as err:
+        synthesise(band, n_samples=n, threads=0)
+    assert err.value.field == "threads"
+
+
+def test_closing_the_blocks_early_stops_the_threads():
+    blocks = synthesise(performed_band(3.0), n_samples=3 * SR, block_s=0.5, threads=2)
+    next(blocks)  # the second block is being rendered now
+    blocks.close()  # waits for it, then frees the synths: no crash, no thread left behind
+    assert not [t for t in threading.enumerate() if t.name.startswith("ThreadPoolExecutor")]
