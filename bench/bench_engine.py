@@ -6,7 +6,8 @@
    default options and stamps every stage from the progress events; then renders the
    score's own MIDI with the ``fluidsynth`` command-line player (same SoundFont, 48 kHz,
    ``synth.cpu-cores=1``, dynamic sample loading as ours: only the presets played are
-   read, which matters for a compressed .sf3), the floor of the renderer. Reports score / CLI (wall and CPU) and rendering's share of the score.
+   read, which matters for a compressed .sf3), the floor of the renderer. Reports
+   score / CLI (wall and CPU) and rendering's share of the score.
 2. Renders the same arrangement twice back to back, synthesis on one thread and on the
    default number (one per core), through the same finishing stage, and checks that the
    bytes are identical.
@@ -89,7 +90,8 @@ def fluidsynth_cli(midi: Path, wav: Path, font: Path) -> tuple[float, float] | N
         return None
     _, wall, cpu = stamp(lambda: subprocess.run(
         [exe, "-ni", "-q", "-g", "0.2", "-r", "48000", "-o", "synth.cpu-cores=1",
-         "-o", "synth.dynamic-sample-loading=1", "-F", str(wav), str(font), str(midi)], check=True, stdout=subprocess.DEVNULL))
+         "-o", "synth.dynamic-sample-loading=1", "-F", str(wav), str(font), str(midi)],
+        check=True, stdout=subprocess.DEVNULL))
     return wall, cpu
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import ctypes
 import os
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +28,7 @@ EVENT_GRID = 64  # FluidSynth's FLUID_BUFSIZE: events take effect on this sample
 DRUM_CHANNEL = 9  # General MIDI channel 10
 DRUM_BANK = 128
 REVERB_CC, CHORUS_CC = 91, 93
+FLUID_WARN = 2  # FluidSynth's log level for warnings
 # FluidSynth's reverb per room (settings synth.reverb.*): a long, warm hall; a bright plate
 # with a shorter tail; a small, damped room. "dry" switches the reverb off.
 ROOM_REVERB = {
@@ -115,7 +117,70 @@ def _library():
         ctypes.c_void_p, ctypes.c_int, ctypes.c_int,
     ]  # fmt: skip
     write_float.restype = ctypes.c_int
+    lib = fluidsynth._fl
+    lib.fluid_synth_get_sfont_by_id.argtypes = [ctypes.c_void_p, ctypes.c_int]
+    lib.fluid_synth_get_sfont_by_id.restype = ctypes.c_void_p
+    lib.fluid_synth_add_sfont.argtypes = [ctypes.c_void_p, ctypes.c_void_p]
+    lib.fluid_synth_add_sfont.restype = ctypes.c_int
+    lib.fluid_synth_remove_sfont.argtypes = [ctypes.c_void_p, ctypes.c_void_p]
+    lib.fluid_synth_remove_sfont.restype = ctypes.c_int
+    # Handing a lent font back re-selects programs on every channel, and FluidSynth warns
+    # "No preset found" for each: its warnings say nothing our errors do not (level 2).
+    lib.fluid_set_log_function.argtypes = [ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p]
+    lib.fluid_set_log_function(FLUID_WARN, None, None)
     return fluidsynth, write_float
+
+
+class _SharedFont:
+    """One SoundFont loaded once per process and lent to every synth that plays it.
+
+    Loading a preset of a compressed .sf3 decodes its samples (about one CPU second a
+    preset for MuseScore General): lent instead of loaded, each preset is decoded once per
+    process, not once per track and render. A host synth owns the font and keeps every
+    preset asked for selected on a channel of its own, so its samples stay loaded (a
+    server re-renders with the same instruments). Synths only read the shared samples.
+    """
+
+    def __init__(self, fluidsynth, path: Path) -> None:
+        self.host = fluidsynth.Synth(**{"synth.dynamic-sample-loading": 1,
+                                        "synth.midi-channels": 256,
+                                        "synth.reverb.active": 0, "synth.chorus.active": 0})
+        self.sfid = self.host.sfload(str(path))
+        if self.sfid < 0:
+            self.host.delete()
+            raise BackendUnavailableError(
+                f"FluidSynth cannot load this SoundFont; {INSTALL_HINT}", path=path)
+        self.pointer = fluidsynth._fl.fluid_synth_get_sfont_by_id(self.host.synth, self.sfid)
+        self.held: dict[tuple[int, int], bool] = {}
+        # a synth given the font selects these on all its channels before ours: held too,
+        # they load once, not once per synth
+        self.hold(0, 0)
+        self.hold(DRUM_BANK, 0)
+
+    def hold(self, bank: int, program: int) -> bool:
+        """Keep this preset's samples loaded; False when the font has no such preset."""
+        key = (bank, program)
+        if key not in self.held:
+            channel = len(self.held)
+            self.held[key] = channel < 256 and (
+                self.host.program_select(channel, self.sfid, bank, program) == 0)
+        return self.held[key]
+
+
+_FONTS: dict[tuple[str, int, int], _SharedFont] = {}
+_FONTS_LOCK = threading.Lock()  # synths are made from several threads (baselines)
+
+
+def _lend_font(fluidsynth, path: Path, bank: int, program: int) -> _SharedFont | None:
+    """The shared font for ``path`` (a changed file is loaded anew) holding the preset, or
+    None when the font has no such preset."""
+    stat = path.stat()
+    key = (str(path.resolve()), stat.st_mtime_ns, stat.st_size)
+    with _FONTS_LOCK:
+        font = _FONTS.get(key)
+        if font is None:
+            font = _FONTS[key] = _SharedFont(fluidsynth, path)
+        return font if font.hold(bank, program) else None
 
 
 def soundfont_available(explicit: Path | str | None = None) -> str:
@@ -155,16 +220,21 @@ class SynthTrack:
         if chorus_send > 0:
             settings.update({f"synth.chorus.{k}": v for k, v in CHORUS.items()})
         # dynamic sample loading: only the presets in use are read into memory (~10 MB, not 150)
+        self._fl = fluidsynth._fl
+        self._font = None
         self._synth = fluidsynth.Synth(gain=synth_gain, samplerate=float(sr), **settings)
         self.channel = DRUM_CHANNEL if is_drum else 0
-        sfid = self._synth.sfload(str(soundfont))
-        if sfid < 0:
-            self.close()
-            raise BackendUnavailableError(
-                f"FluidSynth cannot load this SoundFont; {INSTALL_HINT}", path=soundfont
-            )
         bank = DRUM_BANK if is_drum else 0
-        if self._synth.program_select(self.channel, sfid, bank, program) != 0:
+        try:
+            shared = _lend_font(fluidsynth, Path(soundfont), bank, program)
+        except BaseException:
+            self.close()
+            raise
+        if shared is not None:
+            sfid = self._fl.fluid_synth_add_sfont(self._synth.synth, shared.pointer)
+            self._font = shared.pointer if sfid >= 0 else None
+        if shared is None or self._font is None or self._synth.program_select(
+                self.channel, sfid, bank, program) != 0:
             self.close()
             raise InvalidOptionError(
                 f"SoundFont {soundfont.name} has no preset bank {bank} program {program}",
@@ -228,5 +298,8 @@ class SynthTrack:
 
     def close(self) -> None:
         if self._synth is not None:
+            if self._font is not None:  # lent, not ours: deleting the synth would free it
+                self._fl.fluid_synth_remove_sfont(self._synth.synth, self._font)
+                self._font = None
             self._synth.delete()
             self._synth = None

@@ -383,7 +383,8 @@ def test_unknown_room_names_the_field(tmp_path):
     assert not list(tmp_path.iterdir())
 
 
-def test_musescore_general_is_the_default_where_installed():
+def test_musescore_general_is_the_default_where_installed(monkeypatch):
+    monkeypatch.delenv(SOUNDFONT_ENV, raising=False)
     muse = Path("/usr/share/sounds/sf3/MuseScore_General.sf3")
     fluid = Path("/usr/share/sounds/sf2/FluidR3_GM.sf2")
     if not muse.is_file():
@@ -415,3 +416,19 @@ def test_closing_the_blocks_early_stops_the_threads():
     next(blocks)  # the second block is being rendered now
     blocks.close()  # waits for it, then frees the synths: no crash, no thread left behind
     assert not [t for t in threading.enumerate() if t.name.startswith("ThreadPoolExecutor")]
+
+
+def test_synths_share_one_loaded_soundfont_and_outlive_each_other():
+    from bridge.render import soundfont as sf
+
+    font = find_soundfont()
+    first = sf.SynthTrack(font, sr=SR, program=48, is_drum=False)
+    second = sf.SynthTrack(font, sr=SR, program=48, is_drum=False)
+    loaded = [f for key, f in sf._FONTS.items() if key[0] == str(font.resolve())]
+    assert len(loaded) == 1 and loaded[0].held[(0, 48)]  # loaded once, preset kept warm
+    first.close()  # hands the font back: the other synth still plays it
+    second.add_note(on_sample=0, off_sample=SR // 2, pitch=60, velocity=100)
+    assert np.abs(second.render(SR // 2)).max() > 0.01
+    second.close()
+    with pytest.raises(InvalidOptionError):  # a preset the font lacks is still an error
+        sf.SynthTrack(font, sr=SR, program=99, is_drum=True)  # no drum kit 99 in GM fonts
