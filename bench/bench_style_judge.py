@@ -3,7 +3,8 @@
     .venv/bin/python -m bench.bench_style_judge [--judge-python /tmp/musicnn-venv/bin/python]
 
 The demo film is analysed once; its score is then rendered in five style presets, each
-with the same seed (the same notes) through FluidR3 and through MuseScore General. The
+with the same seed (the same notes) through FluidR3 and through MuseScore General, and
+through MuseScore once more without the room, the sends and the expression ("-dry"). The
 judge lives in its own throwaway environment, never a project dependency (it pins old
 packages and weighs ~2.6 GB with TensorFlow). Make it once with:
 
@@ -32,9 +33,11 @@ from pathlib import Path
 
 import numpy as np
 
+from bridge.compose import arrange, compose_plan
 from bridge.demo import make_demo_timeline
-from bridge.music import MusicRequest, SymbolicBackend
+from bridge.music import MusicRequest, SymbolicBackend, master
 from bridge.pipeline import analyze_timeline
+from bridge.render import arrangement_roles, synthesise
 from bridge.style import STYLES
 
 HERE = Path(__file__).resolve().parent
@@ -69,6 +72,18 @@ def render_all(out: Path, fonts: dict[str, Path], seed: int) -> tuple[dict, np.n
                 styled, MusicRequest(seed=seed), wav_path=out / f"{name}.wav",
                 midi_path=out / f"{name}.mid", stems_dir=out / f"{name}-stems")
             wavs[(style, font)] = result.wav_path
+        # the same notes without the room, the sends and the CC11 swells, to see whether
+        # the judge hears those at all (humanisation stays: it is in the notes)
+        font, path = list(fonts.items())[-1]
+        plan = compose_plan(styled.edit, styled.cuts, styled.affect, styled.style, seed=seed)
+        played = arrange(plan, styled.style, styled.affect, seed=seed)
+        dry = replace(played, room="dry", tracks=tuple(
+            replace(t, controls=(), reverb_send=0, chorus_send=0) for t in played.tracks))
+        n_samples = styled.edit.n_samples(48_000)
+        wav = out / f"{style}.{font}-dry.wav"
+        master(synthesise(dry, n_samples=n_samples, soundfont=path),
+               roles=arrangement_roles(dry), out_path=wav, n_samples=n_samples)
+        wavs[(style, f"{font}-dry")] = wav
     n = int(analysis.edit.duration_s // WINDOW_S)
     centres = (np.arange(n) + 0.5) * WINDOW_S
     arousal = np.asarray(analysis.affect.at(centres)[1], dtype=float)
@@ -105,7 +120,7 @@ def to_markdown(rows: dict) -> str:
     lines = ["| style | SoundFont | top tags | expected tags (rank, p) | r(loud, arousal) "
              "| r(fast, arousal) |", "|---|---|---|---|---|---|"]
     for key, row in rows.items():
-        style, font = key.split(".")
+        style, font = key.split(".", 1)
         top = ", ".join(f"{t} {p:.2f}" for t, p in row["top"])
         exp = ", ".join(f"{t} #{r} {p:.2f}" for t, (r, p) in row["expected"].items())
         lines.append(f"| {style} | {font} | {top} | {exp} | {row['arousal_r']['loud']} "
