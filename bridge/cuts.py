@@ -10,13 +10,16 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from bridge.media import find_change, frames_between
+from bridge.media import find_change, frames_between, preroll_s
 from bridge.picture import ShotPicture, hsv_histogram, observe_picture, record_time
 from bridge.progress import NEVER_CANCELLED, CancelToken, ProgressFn, no_progress
 from bridge.types import Clip, Cut, Edit
 
 DEFAULT_THRESHOLD = 0.35  # histogram distance (0..1) between samples that counts as a cut
 ANALYSIS_WIDTH = 96  # px; colour histograms need little resolution
+# A keyframe more than this many sample intervals before a candidate makes the full scan
+# the cheaper way to localise it (see _localise).
+LONG_PREROLL = 2.0
 
 
 # ---------------------------------------------------------------- numeric helpers
@@ -89,9 +92,15 @@ def _localise(shot: Clip, t0: float, t1: float, frame_s: float,
     like ``after`` than ``before`` is found by bisection (few frames converted, decoding
     stops at the change); a clean single-frame change there is the cut. Anything else (a
     flash, a drift, two changes) is settled by the full scan of every frame.
+    Where the keyframe before t0 lies far back (a long GOP), decoding up to t0 costs more
+    than the scan converts, and a scan after the bisection would pay it twice: the scan
+    goes first there.
     None when the change inside turns out to be a flash that is undone one frame later.
     """
     assert shot.media_path is not None
+    preroll = preroll_s(shot.media_path, t0)
+    if preroll is None or preroll > LONG_PREROLL * (t1 - t0):
+        return _localise_by_scan(shot, t0, t1, frame_s)
 
     def looks_after(rgb: np.ndarray) -> bool:
         h = hsv_histogram(rgb)

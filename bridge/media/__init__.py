@@ -8,9 +8,9 @@ made with :mod:`bridge.media.synth`.
 """
 
 from bridge.media.audio import decode_audio
-from bridge.media.frames import Change, find_change, frames_between, sample_frames
+from bridge.media.frames import Change, find_change, frames_between, preroll_s, sample_frames
 from bridge.media.key import content_key
 from bridge.media.probe import probe
 
-__all__ = ["Change", "content_key", "decode_audio", "find_change", "frames_between", "probe",
-           "sample_frames"]
+__all__ = ["Change", "content_key", "decode_audio", "find_change", "frames_between",
+           "preroll_s", "probe", "sample_frames"]

@@ -521,6 +521,20 @@ def find_change(
         return _scan_for_change(reader, start_s, end_s, is_after, scale)
 
 
+def preroll_s(path: str | Path, t_s: float) -> float | None:
+    """Seconds between the keyframe at or before media time ``t_s`` and ``t_s``: what a
+    decoder must get through before showing ``t_s``. None without a keyframe index."""
+    with open_media(Path(path)) as container:
+        stream = video_stream(container)
+        if stream is None or is_image_format(container):
+            return None
+        index = _keyframe_index(stream, origin_s(container))
+    if index is None:
+        return None
+    i = int(np.searchsorted(index.times_s, t_s + _EPS_S, side="right")) - 1
+    return float(t_s - index.times_s[i]) if i >= 0 else float(t_s)
+
+
 def _narrow_by_keyframes(
     reader: _Reader, index: _Keyframes, start_s: float, end_s: float,
     is_after: Callable[[np.ndarray], bool], scale: _Scaler,
