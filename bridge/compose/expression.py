@@ -48,7 +48,7 @@ EXPRESSION_FLOOR = 0.7  # CC11 at arousal -1, as a fraction of 127 (-6 dB in Flu
 EXPRESSION_RATE_HZ = 8.0  # how often the arousal curve is read for expression
 SWELL = 0.22  # extra expression peak into a cut where the next scene is more intense
 SWELL_MIN_RISE = 0.08  # level rise across a cut (0..1 scale) that earns a swell
-FINAL_EXPRESSION = 0.85  # the final chord opens up to at least this, so it rings to the end
+FINAL_EXPRESSION = 1.0  # the final chord opens up fully, so it rings to the end
 
 TIMING_SD_S = 0.007  # player's micro-timing: standard deviation ...
 TIMING_MAX_S = 0.015  # ... and bound
