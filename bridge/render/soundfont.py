@@ -168,7 +168,10 @@ class _SharedFont:
 
 
 _FONTS: dict[tuple[str, int, int], _SharedFont] = {}
-_FONTS_LOCK = threading.Lock()  # synths are made from several threads (baselines)
+# Synths are made and closed from several threads (the report's baselines); selecting and
+# releasing a preset of a lent font counts its users without atomics, so those steps hold
+# this lock (rendering does not touch the counts).
+_FONTS_LOCK = threading.RLock()
 
 
 def _lend_font(fluidsynth, path: Path, bank: int, program: int) -> _SharedFont | None:
@@ -230,11 +233,13 @@ class SynthTrack:
         except BaseException:
             self.close()
             raise
-        if shared is not None:
-            sfid = self._fl.fluid_synth_add_sfont(self._synth.synth, shared.pointer)
-            self._font = shared.pointer if sfid >= 0 else None
-        if shared is None or self._font is None or self._synth.program_select(
-                self.channel, sfid, bank, program) != 0:
+        with _FONTS_LOCK:
+            if shared is not None:
+                sfid = self._fl.fluid_synth_add_sfont(self._synth.synth, shared.pointer)
+                self._font = shared.pointer if sfid >= 0 else None
+            selected = shared is not None and self._font is not None and (
+                self._synth.program_select(self.channel, sfid, bank, program) == 0)
+        if not selected:
             self.close()
             raise InvalidOptionError(
                 f"SoundFont {soundfont.name} has no preset bank {bank} program {program}",
@@ -298,8 +303,9 @@ class SynthTrack:
 
     def close(self) -> None:
         if self._synth is not None:
-            if self._font is not None:  # lent, not ours: deleting the synth would free it
-                self._fl.fluid_synth_remove_sfont(self._synth.synth, self._font)
-                self._font = None
-            self._synth.delete()
+            with _FONTS_LOCK:
+                if self._font is not None:  # lent, not ours: deleting the synth would free it
+                    self._fl.fluid_synth_remove_sfont(self._synth.synth, self._font)
+                    self._font = None
+                self._synth.delete()
             self._synth = None
