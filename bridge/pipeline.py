@@ -112,6 +112,10 @@ def score_timeline(
     options = options.validated()
     music_options = backend_options(options)["music"]
     backend = music_backends.create(options.music_backend, **music_options)
+    if options.report:  # the analyser loads in the background while the score is made
+        from bridge.report import start_warm_up
+
+        start_warm_up()
     analysis = analyze_timeline(timeline, options, progress=progress, cancel=cancel)
     request = music_request(options)
     with staged_outputs(out_dir) as out:

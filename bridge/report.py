@@ -11,9 +11,11 @@ and `evaluate_timeline_audio` / `evaluate_baselines` are shared with `scorebridg
 from __future__ import annotations
 
 import base64
+import contextlib
 import html
 import math
 import tempfile
+import threading
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, replace
@@ -133,6 +135,30 @@ def shown_rows(columns) -> list[MetricRow]:
 
 
 # ---------------------------------------------------------------- evaluation
+
+
+_warming: threading.Thread | None = None
+_warming_lock = threading.Lock()
+
+
+def start_warm_up() -> None:
+    """Load the analyser in a background thread, once per process, so that the report's
+    first measurement does not pay librosa's imports and numba's kernels (the pipeline
+    starts it when a report is wanted, before the picture is even analysed)."""
+    global _warming
+    with _warming_lock:
+        if _warming is None:
+            _warming = threading.Thread(target=_warm_up_quietly, name="scorebridge-eval-warm-up",
+                                        daemon=True)
+            _warming.start()
+
+
+def _warm_up_quietly() -> None:
+    from bridge.eval.evaluate import warm_up
+
+    # only a head start: the real measurement reports any error itself
+    with contextlib.suppress(Exception):
+        warm_up()
 
 
 def evaluate_timeline_audio(
