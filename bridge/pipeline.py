@@ -240,6 +240,10 @@ def score_timeline(
                               path=options.previous_result)
     if previous is not None and options.style is None and previous.record.style in STYLES:
         options = options.with_(style=previous.record.style)  # the piece keeps its style
+    if options.report:  # the analyser loads in the background while the score is made
+        from bridge.quality.report import start_warm_up
+
+        start_warm_up()
     analysis = _analyze(timeline, options, progress=progress, cancel=cancel,
                         require_picture=True)
     # built after the analysis, so that what it loads (a synth, a model) is not resident
