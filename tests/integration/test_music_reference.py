@@ -34,22 +34,23 @@ REFERENCE_FONT_BYTES = 148_398_306
 REFERENCE_FLUIDSYNTH = "2.3.1"
 
 # name -> sha256 of the file written. Recorded before the refactor (see module doc), then
-# re-recorded once for issue 11's deliberate composer change (playing levels stretched over
-# the piece's own arousal range, calm endings played plainly); with those two switched off
-# the output still equals the pre-seam bytes.
+# re-recorded for deliberate changes of the sound: issue 11's composer change (playing levels
+# stretched over the piece's own arousal range, calm endings played plainly; with those two
+# switched off the output still equals the pre-seam bytes), then issue 17's performance
+# layer (room, sends, CC11 expression, humanisation, least-movement voicings).
 EXPECTED = {
     "plain": {
-        "score.wav": "07da86af754b4413db6010b7abd9962a41e551c157954d6c9c83222c2c528333",
-        "score.mid": "946158d6c9506e8a17c3f96716129dec877a540f2ffa994f64f534a9ce5e15f7",
+        "score.wav": "7fc7b8199d453ca283b42a10919827bf495b5511618965c036dbb0ac2d5a50a3",
+        "score.mid": "83474c934ce1850366fda06c0e2b86f4c103581468d6e0910477cd8db7b02d61",
     },
     "stems+duck": {
-        "score.wav": "ae33bbec48ac933c7f5a4b560726f538a075b1a48eacc0487864a7cf15651019",
-        "score.mid": "946158d6c9506e8a17c3f96716129dec877a540f2ffa994f64f534a9ce5e15f7",
-        "stems/pads.wav": "54411123511fb6ed0099b8106a4b0c54cba5093f18c480721e37f48294467f36",
-        "stems/bass.wav": "af8bc02dcbda99ca06a566360f9a14b16c8ef35d17c147f8e8dc0c8a9295b815",
-        "stems/melody.wav": "6a9090616cc486a86b7aec6a638d15a1f64078d8d07d3b0f76e92d60a878d04c",
-        "stems/texture.wav": "d2cd194ca196d4f6b5369d2377bb9f2ec1c6ceac40cc3411e1acb11dfe5c44cc",
-        "stems/drums.wav": "1b7adf898c391ae06306ee543ac3d3487f4aad9b3850cb3a6322770f24b3ad55",
+        "score.wav": "a87ec16ff045b6206aba27eda92a661a6bdd22f05963d3da0e1a805cc6982f42",
+        "score.mid": "83474c934ce1850366fda06c0e2b86f4c103581468d6e0910477cd8db7b02d61",
+        "stems/pads.wav": "3a52fb1583d97cf2594e0ab4e26ea3290055ec4189776516cbebd9dcbc09f1f9",
+        "stems/bass.wav": "e261b6848df3fbe84d29ce8bd9910b395320f9517f68a9c55a6156aad293067e",
+        "stems/melody.wav": "97f8b08df9372c01fb2401fd9b8d7d674a6e610f59b5ad9cacdc8c1a3c2e1c33",
+        "stems/texture.wav": "37c4e7d299a68364f5ec279dff21671b5c3ac1924f0fb47f04bd0ae56e0f726f",
+        "stems/drums.wav": "41729938d79def7e71014a1a0c10c7d7c31bf3d43587711c11befa51ccefc5b1",
     },
 }
 
