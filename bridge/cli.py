@@ -244,6 +244,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     add("backends", cmd_backends, "list affect estimators and music backends, and what is missing")
 
+    from bridge.batch import add_command as add_batch
     from bridge.doctor import add_command as add_doctor
     from bridge.eval_cli import add_command as add_eval
     from bridge.install_premiere import add_command as add_install_premiere
@@ -253,6 +254,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_install_premiere(sub)
     add_doctor(sub)
     add_eval(sub)
+    add_batch(sub)
     try:
         from bridge.server.commands import add_commands
     except ImportError:  # the server package is optional at import time (e.g. grpc missing)
