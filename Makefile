@@ -16,10 +16,13 @@ system-deps:
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing >/dev/null; \
 	fi
 
-$(STAMP): pyproject.toml
+# The cluster tests run a local Ray: the `cluster` extra, pinned here to the version tested.
+TEST_CLUSTER := ray==2.60.0
+
+$(STAMP): pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[dev]'
+	$(BIN)/pip install -q -e '.[dev,cluster]' $(TEST_CLUSTER)
 	touch $(STAMP)
 
 venv: system-deps $(STAMP)
