@@ -241,29 +241,35 @@ class RayRunner:
 
 
 class _ModelHost:
-    """Inside the actor: builds the model once, then answers calls on it."""
+    """Inside the actor: builds the model once, then answers calls on it one at a time."""
 
     def __init__(self, build: Callable[[], Any]) -> None:
         self.model = build()
         self.loads = 1
         self.calls = 0
 
-    def call(self, method: str, *args: Any, **kwargs: Any) -> Any:
+    def call(self, method: str, args: tuple, kwargs: dict) -> Any:
         self.calls += 1
         return getattr(self.model, method)(*args, **kwargs)
+
+    def stream(self, method: str, args: tuple, kwargs: dict) -> Iterator[Any]:
+        self.calls += 1
+        yield from getattr(self.model, method)(*args, **kwargs)
 
     def stats(self) -> dict[str, int]:
         return {"loads": self.loads, "calls": self.calls, "pid": os.getpid()}
 
 
 class ModelPool:
-    """One model in a named, detached-free Ray actor that any task of this job can reach.
+    """One model in a named Ray actor that every task of the cluster can reach.
 
-    ``build`` (a picklable, module-level callable) loads the model inside the actor, once.
-    Tasks call :meth:`call` with a method name of the model and its arguments; the actor
-    serves them one at a time, so a GPU holds one copy of the weights however many tasks
-    ask. ``num_gpus=1`` pins the actor to one GPU; on a CPU-only cluster pass 0.
-    Found by ``name`` from any worker with :meth:`attach`.
+    ``build`` (picklable: a module-level callable or a ``functools.partial`` of one) loads
+    the model inside the actor, once. Tasks call :meth:`call` (or :meth:`stream` for a
+    method that yields, e.g. windows of audio as they are generated) with a method name of
+    the model and its arguments; the actor serves one call at a time, so a GPU holds one
+    copy of the weights however many tasks ask. ``num_gpus=1`` pins the actor to a GPU of
+    its own; on a CPU-only cluster pass 0. A task finds the pool by ``name`` with
+    :meth:`attach`.
     """
 
     def __init__(self, name: str, build: Callable[[], Any], *, num_gpus: float = 0,
@@ -276,7 +282,7 @@ class ModelPool:
 
     @classmethod
     def attach(cls, name: str) -> ModelPool:
-        """The pool named ``name``, from inside a task (it must have been created)."""
+        """The pool named ``name`` (created by the driver), from inside any task."""
         ray = _ray()
         pool = cls.__new__(cls)
         pool.name = name
@@ -289,12 +295,53 @@ class ModelPool:
 
     def call(self, method: str, *args: Any, **kwargs: Any) -> Any:
         ray = _ray()
-        return ray.get(self._actor.call.remote(method, *args, **kwargs))
+        return ray.get(self._actor.call.remote(method, args, kwargs))
+
+    def stream(self, method: str, *args: Any, **kwargs: Any) -> Iterator[Any]:
+        ray = _ray()
+        refs = self._actor.stream.options(num_returns="streaming").remote(method, args, kwargs)
+        for ref in refs:
+            yield ray.get(ref)
 
     def stats(self) -> dict[str, int]:
+        """How often the model was loaded (1 for the pool's life) and called, and where."""
         ray = _ray()
         return ray.get(self._actor.stats.remote())
 
     def close(self) -> None:
         ray = _ray()
         ray.kill(self._actor)
+
+
+class MusicgenWindows:
+    """The musicgen backend's model, as a pool serves it: loaded once, windows on request.
+
+    Built on the backend's public pieces (``load_musicgen``, ``load_adapter``,
+    ``generate_long``), imported when the actor starts, so this module needs neither torch
+    nor transformers. ``windows`` yields each window's new audio (mono, the model's rate)
+    in order, exactly as the in-process backend's windows for the same settings and seed.
+    """
+
+    def __init__(self, model: str, *, device: str = "cpu", dtype: str | None = None,
+                 adapter: str | None = None) -> None:
+        from bridge.render.musicgen.loader import load_musicgen
+
+        self.bundle = load_musicgen(model, device, dtype)
+        self.adapter = None
+        if adapter:
+            from bridge.render.musicgen.adapter import load_adapter
+
+            self.adapter = load_adapter(Path(adapter), bundle=self.bundle).eval()
+
+    def sampling_rate(self) -> int:
+        return self.bundle.sampling_rate
+
+    def windows(self, *, text: str, duration_s: float, valence=None, arousal=None,
+                hop_s: float = 1.0, settings=None) -> Iterator[Any]:
+        from bridge.render.musicgen.generate import GenerationSettings, generate_long
+
+        for result in generate_long(self.bundle, text=text, duration_s=duration_s,
+                                    valence=valence, arousal=arousal, hop_s=hop_s,
+                                    adapter=self.adapter if valence is not None else None,
+                                    settings=settings or GenerationSettings()):
+            yield result.audio
