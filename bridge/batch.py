@@ -61,7 +61,9 @@ class TimelineOutcome:
     version: int | None = None
     wav: str | None = None
     manifest: str | None = None
-    wall_s: float | None = None
+    wall_s: float | None = None  # from submission to the end, any wait for a CPU included
+    task_s: float | None = None  # the task itself, on its worker
+    task_cpu_s: float | None = None  # CPU seconds of that worker process during the task
     worker: str | None = None  # "host pid N" of the attempt that finished it
 
 
@@ -147,6 +149,7 @@ def score_one(timeline: str, out_dir: str, options: ScoreOptions, progress: Prog
     from bridge.eval import analyse, audio_io, metrics
     from bridge.pipeline import score_timeline
 
+    wall0, cpu0 = time.perf_counter(), time.process_time()
     result = score_timeline(timeline, out_dir, options, progress=progress, cancel=cancel)
     progress("measure", 0.0, "cut–beat hit rate on the audio")
     audio = audio_io.load_audio(result.wav_path)
@@ -166,6 +169,8 @@ def score_one(timeline: str, out_dir: str, options: ScoreOptions, progress: Prog
         "wav": str(result.wav_path),
         "manifest": str(result.manifest_path) if result.manifest_path else None,
         "worker": f"{os.uname().nodename} pid {os.getpid()}",
+        "task_s": time.perf_counter() - wall0,
+        "task_cpu_s": time.process_time() - cpu0,
     }
 
 
