@@ -189,8 +189,8 @@ def run_batch(timelines: Sequence[Path], out_root: str | Path,
               write_summary: bool = True) -> BatchSummary:
     """Score ``timelines`` into ``out_root/<name>/``; ``parallel`` tasks are in flight at once.
 
-    With the Ray runner every timeline is submitted at once (``parallel`` = their number)
-    and Ray schedules them on the cluster's CPUs; in-process they run one after another.
+    With the Ray runner ``parallel`` tasks are in flight (twice the cluster's CPUs) and Ray
+    schedules them on the CPUs; in-process they run one after another.
     A timeline that raises is recorded as failed and the rest go on; a cancel stops them all.
     """
     options = options.validated()
@@ -351,8 +351,11 @@ def _run_on_ray(timelines: Sequence[Path], args: argparse.Namespace, options: Sc
         ray_start_s = time.perf_counter() - started
         runner = functools.partial(run_on_ray, max_retries=args.retries)
         cpus = int(resources.get("CPU", 0))
+        # Twice the CPUs in flight keeps every CPU busy while a task's result comes back,
+        # without a driver thread per timeline of a whole season.
+        in_flight = min(len(timelines), max(2, 2 * cpus))
         summary = run_batch(timelines, args.out, options, runner=runner,
-                            parallel=len(timelines), engine=f"ray ({cpus} CPUs)",
+                            parallel=in_flight, engine=f"ray ({cpus} CPUs)",
                             progress=show, write_summary=False)
     summary.wall_s = time.perf_counter() - started  # Ray's start-up counts
     summary.extra["ray_start_s"] = ray_start_s
