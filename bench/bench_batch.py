@@ -189,11 +189,12 @@ def run_variant(name: str, args: list[str], timelines: Path, out: Path) -> dict:
 
 
 def _table(runs: list[dict], base: dict) -> str:
-    lines = ["| variant | wall s | CPU s | wall vs sequential | peak PSS (RSS) MB | processes |",
+    lines = ["| variant | wall s | CPU s | speed-up (sequential wall / wall) | peak PSS (RSS) MB "
+             "| processes |",
              "|---|---|---|---|---|---|"]
     for r in runs:
         lines.append(f"| {r['variant']} | {r['wall_s']:.1f} | {r['cpu_s']:.1f} | "
-                     f"{base['wall_s'] / r['wall_s']:.2f}× faster | {r['peak_pss_mb']} "
+                     f"{base['wall_s'] / r['wall_s']:.2f}× | {r['peak_pss_mb']} "
                      f"({r['peak_rss_mb']}) | {r['processes']} |")
     return "\n".join(lines)
 
