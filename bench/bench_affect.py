@@ -21,6 +21,8 @@ from pathlib import Path
 
 from bridge import media
 from bridge.affect import estimate_affect
+from bridge.analysis.picture import observe_picture
+from bridge.analysis.sound import observe_sound
 from bridge.media.synth import SceneSpec, encode_scenes
 from bridge.types import Clip, Cut, Edit
 
@@ -95,8 +97,9 @@ def main() -> None:
     media.sample_frames, media.decode_audio = frames, audio  # observe looks them up per call
     try:
         t0 = time.perf_counter()
-        curve, _ = estimate_affect(edit, tuple(Cut(t, "edit") for t in cuts),
-                                   rate_hz=args.rate_hz)
+        picture = observe_picture(edit, rate_hz=args.rate_hz)
+        curve, _ = estimate_affect(edit, tuple(Cut(t, "edit") for t in cuts), picture=picture,
+                                   sound=observe_sound(edit), rate_hz=args.rate_hz)
         wall_s = time.perf_counter() - t0
     finally:
         media.sample_frames, media.decode_audio = frames.fn, audio.fn

@@ -23,7 +23,8 @@ from pathlib import Path
 import av
 import numpy as np
 
-from bridge.cuts import find_cuts
+from bridge.analysis.cuts import find_cuts
+from bridge.analysis.picture import observe_picture
 from bridge.media import probe, sample_frames
 from bridge.media.synth import SceneSpec, encode_scenes
 from bridge.types import Clip, Edit
@@ -101,7 +102,8 @@ def main() -> None:
         counts[strategy] = len(samples)
     edit = Edit("bench", path, RATE, False, "00:00:00:00", 0, round(info.duration_s * 25),
                 shots=(Clip("one", "video", 0.0, info.duration_s, path, 0.0),))
-    secs["find_cuts"], cuts = timed(lambda: find_cuts(edit), "find_cuts")
+    secs["find_cuts"], cuts = timed(
+        lambda: find_cuts(edit, picture=observe_picture(edit)), "find_cuts")
     found = np.array([c.time_s for c in cuts])
     errors = [float(np.min(np.abs(found - t))) if len(found) else None for t in encoded_cuts]
 

@@ -1,4 +1,5 @@
-"""Render benchmark: speed (x real time) and peak memory of `render_arrangement`.
+"""Render benchmark: speed (x real time) and peak memory of `bridge.music.render_arrangement`
+(synthesis + finishing stage).
 
     .venv/bin/python -m bench.bench_render --minutes 10 60 [--stems]
 
@@ -22,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bridge.render import render_arrangement
+from bridge.music import render_arrangement
 from bridge.types import Arrangement, Note, Track
 
 RESULTS = Path(__file__).parent / "results" / "render.json"

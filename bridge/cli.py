@@ -1,4 +1,5 @@
-"""`scorebridge` command line: analyze, affect, score, eval, serve, backends, doctor.
+"""`scorebridge` command line: analyze, affect, score, eval, serve, backends, doctor,
+train-probe.
 
 Bad input exits with status 2 and one line naming the file and the problem; `--debug`
 shows the traceback instead.
@@ -11,48 +12,15 @@ import json
 import signal
 import sys
 import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 
 from bridge import __version__
-from bridge.config import ScoreOptions
+from bridge.config import CUT_DETECTORS, ScoreOptions
 from bridge.errors import BridgeError
-from bridge.progress import ProgressFn
+from bridge.shell import add_backend_arguments, backend_option_changes, progress_bars
 
 EXIT_BAD_INPUT = 2
-
-
-# ---------------------------------------------------------------- progress display
-
-
-@contextmanager
-def progress_bars(enabled: bool) -> Iterator[ProgressFn]:
-    """A rich progress bar per pipeline stage, on stderr; a no-op when disabled."""
-    if not enabled:
-        yield lambda stage, fraction, message="": None
-        return
-    from rich.console import Console
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-
-    bars = Progress(
-        TextColumn("{task.fields[stage]:>8}"),
-        BarColumn(),
-        TextColumn("{task.percentage:>3.0f}%"),
-        TimeElapsedColumn(),
-        TextColumn("{task.description}"),
-        console=Console(stderr=True),
-        transient=False,
-    )
-    tasks: dict[str, int] = {}
-
-    def report(stage: str, fraction: float, message: str = "") -> None:
-        if stage not in tasks:
-            tasks[stage] = bars.add_task(message, total=1.0, stage=stage)
-        bars.update(tasks[stage], completed=min(max(fraction, 0.0), 1.0), description=message)
-
-    with bars:
-        yield report
 
 
 # ---------------------------------------------------------------- commands
@@ -61,22 +29,28 @@ def progress_bars(enabled: bool) -> Iterator[ProgressFn]:
 def _options(args: argparse.Namespace) -> ScoreOptions:
     changes = {}
     for name in ("style", "seed", "stems", "duck_db", "markers", "soundfont", "report",
-                 "overwrite"):
+                 "overwrite", "timeline_name", "timeline_rate"):
         value = getattr(args, name, None)
         if value is not None:
             changes[name] = value
     if getattr(args, "no_detect", False):
         changes["detect_cuts"] = False
-    return ScoreOptions().with_(**changes).validated()
+    if getattr(args, "cuts", None):
+        changes["cut_detector"] = args.cuts
+    if getattr(args, "no_cache", False):
+        changes["cache"] = False
+    if getattr(args, "fresh", False):
+        changes["fresh"] = True
+    changes.update(backend_option_changes(args))
+    return ScoreOptions().with_(**changes)  # validated once, where the job runs
 
 
 def cmd_analyze(args: argparse.Namespace) -> int:
-    from bridge.cuts import find_cuts
-    from bridge.timeline import read_edit
+    from bridge.pipeline import analyze_timeline
 
-    edit = read_edit(args.timeline)
     with progress_bars(not args.quiet) as progress:
-        cuts = find_cuts(edit, detect_inside=not args.no_detect, progress=progress)
+        analysis = analyze_timeline(args.timeline, _options(args), progress=progress)
+    edit, cuts = analysis.edit, analysis.cuts
     summary = {
         "timeline": str(edit.source_path),
         "name": edit.name,
@@ -97,16 +71,21 @@ def cmd_analyze(args: argparse.Namespace) -> int:
             for s in edit.shots
         ],
         "cuts": [
-            {"time_s": round(c.time_s, 6), "kind": c.kind, "strength": round(c.strength, 3)}
+            {"time_s": round(c.time_s, 6), "kind": c.kind, "strength": round(c.strength, 3),
+             **({"start_s": round(c.start_s, 6), "end_s": round(c.end_s, 6)}
+                if c.is_gradual else {})}
             for c in cuts
         ],
-        "warnings": list(edit.warnings),
+        "warnings": list(analysis.warnings),
     }
     print(f"{edit.name}: {edit.duration_s:.2f} s at {float(edit.rate):.3f} fps "
           f"(start {edit.start_timecode}), {len(edit.shots)} shots, {len(cuts)} cuts")
     for cut in cuts:
-        print(f"  cut {cut.time_s:9.3f} s  {cut.kind:<8} strength {cut.strength:.2f}")
-    for warning in edit.warnings:
+        if cut.is_gradual:
+            print(f"  {cut.kind:<4} {cut.start_s:9.3f} s .. {cut.end_s:.3f} s (soft boundary)")
+        else:
+            print(f"  cut {cut.time_s:9.3f} s  {cut.kind:<8} strength {cut.strength:.2f}")
+    for warning in analysis.warnings:
         print(f"  warning: {warning}")
     if args.json:
         from bridge.outputs import staged_outputs
@@ -140,7 +119,7 @@ def cmd_affect(args: argparse.Namespace) -> int:
 def cmd_score(args: argparse.Namespace) -> int:
     options = _options(args)
     if args.server:
-        from bridge.server.commands import score_via_server
+        from bridge.client import score_via_server
 
         with progress_bars(not args.quiet) as progress:
             result = score_via_server(args.server, args.timeline, args.out, options, progress,
@@ -164,15 +143,63 @@ def cmd_score(args: argparse.Namespace) -> int:
     if "anchored_cuts" in summary:
         line += f", {summary['anchored_cuts']} cuts on beats ({summary['skipped_cuts']} not forced)"
     print(line)
+    rescored = summary.get("rescore")
+    if rescored:
+        print(f"re-score after a recut ({rescored['diff']}): kept {rescored['kept_s']:.1f} s, "
+              f"rendered {rescored['rendered_s']:.1f} s again")
+        for piece in rescored["pieces"]:
+            shift = f" (moved {piece['shift_s']:+.2f} s)" if piece["kind"] == "shifted" else ""
+            print(f"  {piece['start_s']:9.2f}-{piece['end_s']:.2f} s  {piece['kind']}{shift}")
     for name, value in result.metrics.items():
         print(f"  {name}: {value:.3f}")
     for warning in result.analysis.warnings:
         print(f"  warning: {warning}")
     written = [result.wav_path, result.midi_path, result.otio_path, result.affect_png]
+    written = [path for path in written if path is not None]  # no MIDI from an audio backend
     written += [*result.stem_paths.values(),
                 *filter(None, [result.report_path, result.manifest_path])]
     for path in written:
         print(f"wrote {path}")
+    return 0
+
+
+def cmd_watch(args: argparse.Namespace) -> int:
+    import time
+
+    from bridge.pipeline import score_timeline
+    from bridge.watch import FolderWatcher
+
+    options = _options(args)
+
+    def report(event: str, path: Path, message: str) -> None:
+        where = FolderWatcher.out_dir_for(path)
+        line = {"scoring": f"scoring {path.name}", "scored": f"scored {path.name} -> {where}",
+                "failed": f"failed {path.name}: {message}"}[event]
+        print(line, flush=True)
+
+    watcher = FolderWatcher(Path(args.folder), lambda t, out: score_timeline(t, out, options),
+                            report, settle_s=args.settle)
+    print(f"watching {watcher.folder} for timeline exports (Ctrl-C stops)", flush=True)
+    with watcher:
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            print("stopped watching", flush=True)
+    return 0
+
+
+def cmd_cache(args: argparse.Namespace) -> int:
+    from bridge.cache import AnalysisCache
+
+    cache = AnalysisCache()
+    if args.action == "clear":
+        print(f"removed {cache.clear()} entries from {cache.root}")
+        return 0
+    info = cache.info()
+    print(f"analysis cache {info.root}: {info.entries} entries, "
+          f"{info.bytes / 1e6:.1f} MB of {info.max_bytes / 1e6:.0f} MB "
+          "(SCOREBRIDGE_CACHE_DIR, SCOREBRIDGE_CACHE_MAX_MB)")
     return 0
 
 
@@ -183,6 +210,9 @@ def cmd_backends(args: argparse.Namespace) -> int:
         for entry in entries:
             state = "available" if entry.available else f"unavailable: {entry.reason}"
             print(f"{kind:<7} {entry.name:<12} {state}")
+            for spec in entry.options:
+                default = f" (default {spec.default_text()})" if spec.default is not None else ""
+                print(f"{'':<7}   --backend-opt {spec.name}=...  {spec.description}{default}")
     return 0
 
 
@@ -196,6 +226,12 @@ def _add_client_arguments(parser: argparse.ArgumentParser) -> None:
         parser.add_argument("--server", metavar="ADDR", help="use a running bridge")
         return
     add_client_arguments(parser)
+
+
+def add_cuts_argument(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--cuts", choices=CUT_DETECTORS,
+                   help="detector for cuts inside shots: signal (colour histograms, default) "
+                        "or transnet (TransNetV2; needs the neural extra)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -213,47 +249,76 @@ def build_parser() -> argparse.ArgumentParser:
         p.set_defaults(func=func)
         return p
 
+    def add_reading_options(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--timeline", dest="timeline_name", metavar="NAME",
+                       help="the project to read from an FCPXML library or event")
+        p.add_argument("--rate", dest="timeline_rate", metavar="FPS",
+                       help="frame rate, e.g. 25 or 24000/1001 (an EDL has none: by default "
+                            "it is inferred from the timecodes)")
+
     p = add("analyze", cmd_analyze, "read a timeline and print its shots and cuts")
     p.add_argument("timeline", help=".otio .otioz .otiod .xml .fcpxml .edl")
     p.add_argument("--json", metavar="FILE", help="also write the summary as JSON")
     p.add_argument("--no-detect", action="store_true", help="edit points only; no detection")
+    add_reading_options(p)
+    add_cuts_argument(p)
 
-    def add_analysis_options(p: argparse.ArgumentParser) -> None:
+    def add_analysis_options(p: argparse.ArgumentParser, *, music: bool) -> None:
+        add_reading_options(p)
         p.add_argument("--style", help="style preset (default: chosen from the affect curve)")
         p.add_argument("--markers", help="sections | peaks | every:N (default sections)")
         p.add_argument("--no-detect", action="store_true", help="edit points only; no detection")
         p.add_argument("--overwrite", action="store_true", default=None,
                        help="replace the folder's latest result (only files it wrote) instead "
                             "of writing the next version (score.v2.wav ...)")
+        add_cuts_argument(p)
+        p.add_argument("--no-cache", action="store_true",
+                       help="measure every shot again instead of reusing the analysis cache")
+        add_backend_arguments(p, music=music)
 
     p = add("affect", cmd_affect, "estimate the affect curve; write CSV, JSON, PNG and marked OTIO")
     p.add_argument("timeline")
     p.add_argument("-o", "--out", required=True, help="output folder")
-    add_analysis_options(p)
+    add_analysis_options(p, music=False)
 
     p = add("score", cmd_score, "compose and render a soundtrack for a timeline")
     p.add_argument("timeline")
     p.add_argument("-o", "--out", required=True, help="output folder")
-    add_analysis_options(p)
+    add_analysis_options(p, music=True)
     p.add_argument("--seed", type=int, help="another take of the same plan (default 0)")
     p.add_argument("--stems", action="store_true", default=None, help="also write one WAV per role")
     p.add_argument("--duck", dest="duck_db", type=float, help="lower music under dialogue by DB")
     p.add_argument("--soundfont", type=Path, help=".sf2/.sf3 file (default: system GM SoundFont)")
     p.add_argument("--report", action="store_true", default=None, help="write report.html")
     _add_client_arguments(p)
+    p.add_argument("--fresh", action="store_true",
+                   help="compose anew; by default a folder with an earlier version is re-scored, "
+                        "keeping the music of what the recut did not touch")
+
+    p = add("watch", cmd_watch, "re-score every timeline exported into a folder, as it lands")
+    p.add_argument("folder")
+    add_analysis_options(p, music=True)
+    p.add_argument("--seed", type=int, help="another take (default 0)")
+    p.add_argument("--settle", type=float, default=2.0,
+                   help="seconds a file must stay unchanged before it is scored (default 2)")
+
+    p = add("cache", cmd_cache, "show or clear the analysis cache")
+    p.add_argument("action", choices=("info", "clear"))
 
     add("backends", cmd_backends, "list affect estimators and music backends, and what is missing")
 
     from bridge.batch import add_command as add_batch
     from bridge.doctor import add_command as add_doctor
-    from bridge.eval_cli import add_command as add_eval
     from bridge.install_premiere import add_command as add_install_premiere
     from bridge.install_resolve import add_command as add_install_resolve
+    from bridge.quality.eval_cli import add_command as add_eval
+    from bridge.train_cli import add_commands as add_training
 
     add_install_resolve(sub)
     add_install_premiere(sub)
     add_doctor(sub)
     add_eval(sub)
+    add_training(sub)
     add_batch(sub)
     try:
         from bridge.server.commands import add_commands

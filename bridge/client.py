@@ -21,7 +21,7 @@ import os
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import fields
 from pathlib import Path
 from typing import Any
@@ -55,7 +55,11 @@ def options_dict(options: ScoreOptions | None, *, output_dir: str | Path | None 
         for f in fields(options):
             value = getattr(options, f.name)
             if value is not None:
-                out[f.name] = str(value) if isinstance(value, Path) else value
+                if isinstance(value, Path):
+                    value = str(value)
+                elif isinstance(value, Mapping):  # backend_options
+                    value = dict(value)
+                out[f.name] = value
     if output_dir is not None:
         out["output_dir"] = str(Path(output_dir).expanduser().resolve())
     return out
@@ -347,3 +351,25 @@ def parse_sse(lines) -> Iterator[dict]:
         # other fields (event:, id:, retry:, comments) are not used by the bridge
     if data:
         yield json.loads("\n".join(data))
+
+
+def score_via_server(address: str, timeline: str | Path, out_dir: str | Path,
+                     options: ScoreOptions | None = None,
+                     on_progress: ProgressCallback | None = None, *,
+                     token_file: str | Path | None = None, tls_ca: str | Path | None = None,
+                     tls_pin: str | None = None) -> dict:
+    """Score through a running bridge (gRPC); returns the ScoreResult dict (+ ``job_id``).
+
+    Ctrl-C (or SIGTERM) cancels the job on the bridge rather than leaving it running there.
+    """
+    job_ids: list[str] = []
+    with BridgeClient(address, token_file=token_file, tls_ca=tls_ca, tls_pin=tls_pin) as client:
+        try:
+            return client.score(
+                timeline, out_dir, options, on_progress,
+                on_event=lambda e: job_ids.append(e["job_id"]) if not job_ids else None,
+            )
+        except KeyboardInterrupt:
+            if job_ids:
+                client.cancel_job(job_ids[0])
+            raise

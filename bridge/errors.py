@@ -42,6 +42,10 @@ class UnreadableTimelineError(BridgeError):
     """The timeline file exists but cannot be parsed as a timeline."""
 
 
+class NothingToScoreError(UnreadableTimelineError):
+    """The timeline reads, but has no picture to score (audio only, gaps only)."""
+
+
 class UnsupportedFormatError(BridgeError):
     """No reader or writer handles this file type."""
 

@@ -20,7 +20,8 @@ from typing import Any, Literal
 import numpy as np
 
 ClipKind = Literal["video", "audio"]
-CutKind = Literal["edit", "detected"]
+CutKind = Literal["edit", "detected", "fade", "dissolve"]
+GRADUAL_KINDS = ("fade", "dissolve")  # transitions found in the picture: soft, never hits
 
 
 def samples_for(duration_s: float | Fraction, sr: int) -> int:
@@ -117,12 +118,23 @@ class Edit:
 
 @dataclass(frozen=True)
 class Cut:
-    """A picture change: an edit point from the timeline, or one detected in a long shot."""
+    """A picture change: an edit point from the timeline, a cut detected in a long shot, or
+    a gradual transition (fade to/from black or white, dissolve) found in the picture.
+
+    A gradual one spans ``start_s``..``end_s`` (first changed frame .. first frame of the new
+    picture) and ``time_s`` is its middle; it is a soft boundary, never a hard cut.
+    """
 
     time_s: float
     kind: CutKind
     strength: float = 1.0  # 0..1; edit points 1, detected cuts their histogram distance
     transition: str | None = None  # e.g. "SMPTE_Dissolve" when the cut sits inside one
+    start_s: float | None = None  # gradual transitions only
+    end_s: float | None = None
+
+    @property
+    def is_gradual(self) -> bool:
+        return self.kind in GRADUAL_KINDS
 
 
 # ---------------------------------------------------------------- media
@@ -150,6 +162,31 @@ class FrameSample:
     rgb: np.ndarray  # (H, W, 3) uint8
     successor: np.ndarray | None = None  # the next decoded frame, same shape, or None
     successor_dt_s: float = 0.0
+
+
+@dataclass(frozen=True, eq=False)
+class SoundTrack:
+    """The timeline's own audio as energy (mean square) per 1/control_hz frame, record time.
+
+    Frame k covers [k, k+1) / control_hz; overlapping clips add in power. ``heard_s`` are
+    the record spans where a readable clip plays; ``problems`` (clip name, reason) the
+    clips that could not be heard.
+    """
+
+    control_hz: float
+    energy: np.ndarray
+    heard_s: tuple[tuple[float, float], ...] = ()
+    problems: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def n_frames(self) -> int:
+        return len(self.energy)
+
+    def level_db(self) -> np.ndarray:
+        """RMS level (dBFS) per frame, smoothed over 3 frames; silence where nothing played."""
+        # np.convolve rather than a running-sum filter: running sums can dip below zero
+        smoothed = np.convolve(self.energy, np.ones(3) / 3, mode="same")
+        return 10 * np.log10(smoothed + 1e-20)
 
 
 # ---------------------------------------------------------------- affect and style
@@ -266,6 +303,7 @@ class Analysis:
     affect: AffectCurve
     style: Style
     markers: tuple[AffectMarker, ...]
+    sound: SoundTrack  # the sound pass: affect loudness and the ducking side-chain
     warnings: tuple[str, ...] = ()
 
 
@@ -276,7 +314,7 @@ class ScoreResult:
     analysis: Analysis
     out_dir: Path
     wav_path: Path
-    midi_path: Path
+    midi_path: Path | None  # None when the music backend makes audio only
     otio_path: Path
     affect_csv: Path
     affect_json: Path

@@ -1,6 +1,6 @@
 """Affect: a per-hop valence/arousal curve from the picture (NarraScore §3.3), plus hints.
 
-    curve, warnings = estimate_affect(edit, cuts)            # picture -> curve, then hints
+    curve, warnings = estimate_affect(edit, cuts, picture=picture, sound=sound)
     markers = affect_markers(curve, density="sections", cuts=cuts)
 
 Estimators register by name in ``estimators``; "heuristic" (signal features, no weights)
@@ -9,7 +9,7 @@ is always there, a VLM estimator registers beside it.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Protocol
 
 from bridge.affect.heuristic import HeuristicEstimator
@@ -21,16 +21,17 @@ from bridge.affect.outputs import (
     write_affect_csv,
     write_affect_json,
 )
-from bridge.errors import InvalidOptionError
-from bridge.picture import ShotPicture, readable
+from bridge.affect.vlm import VLM_OPTIONS, VlmEstimator, vlm_unavailable
+from bridge.analysis.picture import ShotPicture, readable
 from bridge.progress import NEVER_CANCELLED, CancelToken, ProgressFn, no_progress
 from bridge.registry import Registry
-from bridge.types import AffectCurve, Cut, Edit
+from bridge.types import AffectCurve, Cut, Edit, SoundTrack
 
 __all__ = [
     "MOODS",
     "AffectEstimator",
     "HeuristicEstimator",
+    "VlmEstimator",
     "affect_markers",
     "apply_hints",
     "estimate_affect",
@@ -48,33 +49,38 @@ class AffectEstimator(Protocol):
 
     name: str
 
-    def estimate(self, edit: Edit, cuts: tuple[Cut, ...], *, hop_s: float = 1.0,
-                 rate_hz: float = 2.0, picture: Sequence[ShotPicture] | None = None,
+    def estimate(self, edit: Edit, cuts: tuple[Cut, ...], *, picture: Sequence[ShotPicture],
+                 sound: SoundTrack, hop_s: float = 1.0, rate_hz: float = 2.0,
                  progress: ProgressFn = no_progress,
                  cancel: CancelToken = NEVER_CANCELLED) -> AffectCurve:
-        """``picture`` is the shared decode pass's measurements; an estimator that reads
-        frames its own way (a VLM) may ignore it."""
+        """``picture`` and ``sound`` are the shared passes of ``bridge.analysis``; an
+        estimator that reads frames its own way (a VLM, at ``rate_hz``) may ignore them."""
         ...
 
 
-estimators: Registry[AffectEstimator] = Registry("affect estimator")
+estimators: Registry[AffectEstimator] = Registry(
+    "affect estimator", entry_point_group="scorebridge.affect_backends"
+)
 estimators.register("heuristic")(HeuristicEstimator)
+# torch and transformers are imported only when a VlmEstimator is built
+estimators.register("vlm", check=vlm_unavailable, options=VLM_OPTIONS)(VlmEstimator)
 
 
-def estimate_affect(edit: Edit, cuts: tuple[Cut, ...], *, backend: str = "heuristic",
-                    hop_s: float = 1.0, rate_hz: float = 2.0,
-                    picture: Sequence[ShotPicture] | None = None,
-                    progress: ProgressFn = no_progress,
+def estimate_affect(edit: Edit, cuts: tuple[Cut, ...], *, picture: Sequence[ShotPicture],
+                    sound: SoundTrack, backend: str = "heuristic",
+                    backend_options: Mapping[str, str] | None = None,
+                    estimator: AffectEstimator | None = None, hop_s: float = 1.0,
+                    rate_hz: float = 2.0, progress: ProgressFn = no_progress,
                     cancel: CancelToken = NEVER_CANCELLED) -> tuple[AffectCurve, list[str]]:
-    """Run the named estimator, then apply the editors' hints from ``edit.markers``."""
-    if not 0 < hop_s <= 10:
-        raise InvalidOptionError(f"hop_s {hop_s} is outside (0, 10] s", field="affect_hop_s")
-    if not 0 < rate_hz <= 30:
-        raise InvalidOptionError(f"rate_hz {rate_hz} is outside (0, 30]",
-                                 field="analysis_rate_hz")
-    estimator = estimators.create(backend)
-    curve = estimator.estimate(edit, cuts, hop_s=hop_s, rate_hz=rate_hz, picture=picture,
-                               progress=progress, cancel=cancel)
+    """Run the named estimator (or ``estimator``, already built from the registry), then
+    apply the editors' hints from ``edit.markers``.
+
+    ``hop_s`` and ``rate_hz`` are bounded by ``ScoreOptions.validated()``, once per job.
+    """
+    if estimator is None:
+        estimator = estimators.create(backend, **(backend_options or {}))
+    curve = estimator.estimate(edit, cuts, picture=picture, sound=sound, hop_s=hop_s,
+                               rate_hz=rate_hz, progress=progress, cancel=cancel)
     warnings = [f"affect: no picture for clip {s.name!r} (media missing); its affect is "
                 "interpolated from its neighbours" for s in edit.shots if not readable(s)]
     curve, hint_warnings = apply_hints(curve, edit.markers, duration_s=edit.duration_s)

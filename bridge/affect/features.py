@@ -1,7 +1,7 @@
 """Per-hop picture, sound and rhythm features: pure numpy, no I/O.
 
 The per-frame measures (brightness, saturation, colourfulness, warmth, darkness, motion)
-live in ``bridge.picture`` with the decode pass that takes them. Hop features take values
+live in ``bridge.analysis.picture`` with the decode pass that takes them. Hop features take values
 already placed in record time and return one value per hop of ``hop_s`` seconds (hop ``i``
 covers ``[i*hop_s, (i+1)*hop_s)``). Where nothing was observed the answer is NaN (unknown),
 never 0. Loudness is RMS dBFS.

@@ -36,10 +36,10 @@ from scipy.ndimage import median_filter
 from scipy.signal.windows import kaiser
 
 from bridge.affect.features import FeatureTable
+from bridge.analysis.picture import ShotPicture
 from bridge.errors import MissingMediaError
-from bridge.picture import ShotPicture
 from bridge.progress import NEVER_CANCELLED, CancelToken, ProgressFn, no_progress
-from bridge.types import AffectCurve, Cut, Edit
+from bridge.types import AffectCurve, Cut, Edit, SoundTrack
 
 AROUSAL_WEIGHTS = {"motion": 0.45, "rhythm": 0.30, "loudness": 0.25}
 VALENCE_WEIGHTS = {"brightness": 0.40, "warmth": 0.27, "dark_share": -0.20, "saturation": 0.13}
@@ -52,6 +52,8 @@ BRIGHTNESS_ANCHORS = (0.05, 0.6)
 WARMTH_ANCHORS = (-0.4, 0.4)
 DARK_SHARE_ANCHORS = (0.1, 0.8)
 SATURATION_ANCHORS = (0.05, 0.6)
+
+BLACK_BRIGHTNESS = 0.06  # mean luma below which a hop's picture is black (rest)
 
 RELATIVE_MAX = 0.5  # most weight the timeline-relative normalisation can get
 SPREAD_FULL = 0.3  # absolute 5..95 % spread at which the relative part gets RELATIVE_MAX
@@ -129,9 +131,15 @@ def _odd(hops: float, *, minimum: int) -> int:
 
 
 def arousal_parts(table: FeatureTable) -> dict[str, np.ndarray]:
-    """The three arousal cues, each 0..1 (NaN where unknown)."""
+    """The three arousal cues, each 0..1 (NaN where unknown).
+
+    Black (and near-black) picture is rest: a black leader between two cuts is not a
+    frantic one-second shot, and the flicker of a dark frame is not movement, so motion and
+    rhythm read 0 there.
+    """
     shot_len_s = np.maximum(table.since_cut_s + table.until_cut_s, 1e-3)
-    return {
+    black = np.isfinite(table.brightness) & (table.brightness < BLACK_BRIGHTNESS)
+    parts = {
         "motion": blended_scale(table.motion, lo=MOTION_ANCHORS[0], hi=MOTION_ANCHORS[1],
                                 log=True),
         "rhythm": blended_scale(shot_len_s, lo=SHOT_LENGTH_ANCHORS_S[0],
@@ -139,6 +147,9 @@ def arousal_parts(table: FeatureTable) -> dict[str, np.ndarray]:
         "loudness": blended_scale(table.loudness_db, lo=LOUDNESS_ANCHORS_DB[0],
                                   hi=LOUDNESS_ANCHORS_DB[1]),
     }
+    for name in ("motion", "rhythm"):
+        parts[name] = np.where(black, 0.0, parts[name])
+    return parts
 
 
 def valence_parts(table: FeatureTable) -> dict[str, np.ndarray]:
@@ -189,16 +200,15 @@ class HeuristicEstimator:
     name: str = "heuristic"
     width: int = 160  # frame width the features are computed at
 
-    def estimate(self, edit: Edit, cuts: tuple[Cut, ...], *, hop_s: float = 1.0,
-                 rate_hz: float = 2.0, picture: Sequence[ShotPicture] | None = None,
+    def estimate(self, edit: Edit, cuts: tuple[Cut, ...], *, picture: Sequence[ShotPicture],
+                 sound: SoundTrack, hop_s: float = 1.0, rate_hz: float = 2.0,
                  progress: ProgressFn = no_progress,
                  cancel: CancelToken = NEVER_CANCELLED) -> AffectCurve:
-        from bridge.affect.observe import observe  # media I/O only when estimating
-        from bridge.picture import observe_picture, problems
+        from bridge.affect.observe import observe
+        from bridge.analysis.picture import problems
 
-        if picture is None:
-            picture = observe_picture(edit, rate_hz=rate_hz, width=self.width, cancel=cancel)
-        table = observe(edit, cuts, hop_s=hop_s, picture=picture, progress=progress,
-                        cancel=cancel)
+        cancel.raise_if_cancelled()
+        table = observe(edit, cuts, picture=picture, sound=sound, hop_s=hop_s,
+                        progress=progress)
         return curve_from_features(table, timeline=edit.name, source_path=edit.source_path,
                                    problems=problems(picture))

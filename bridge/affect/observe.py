@@ -1,9 +1,9 @@
-"""Gathering: the picture pass's measurements and the timeline's own audio -> FeatureTable.
+"""Gathering: the picture pass's measurements and the sound pass's energy -> FeatureTable.
 
-The picture comes from ``bridge.picture`` (each shot decoded once, shared with cut
-detection); the audio clips are read here through ``bridge.media``. Shots whose media are
-missing or undecodable are left unknown (NaN) and reported through ``progress``; the
-caller decides whether the rest is enough.
+Both passes come from ``bridge.analysis`` (the picture decoded once per shot and shared
+with cut detection; the audio decoded once and shared with the ducking side-chain).
+Shots whose media are missing or undecodable are left unknown (NaN) and reported through
+``progress``; the caller decides whether the rest is enough.
 """
 
 from __future__ import annotations
@@ -12,28 +12,21 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from bridge import media
 from bridge.affect import features as ft
-from bridge.errors import MissingMediaError, UndecodableMediaError
-from bridge.picture import ShotPicture, media_range, observe_picture, readable, record_time
-from bridge.progress import NEVER_CANCELLED, CancelToken, ProgressFn, no_progress
-from bridge.types import Cut, Edit
+from bridge.analysis.picture import ShotPicture
+from bridge.progress import ProgressFn, no_progress
+from bridge.types import Cut, Edit, SoundTrack
 
-AUDIO_SR = 16_000
-AUDIO_CHUNK_S = 60.0  # decode long audio clips in pieces so memory stays flat
 STAGE = "affect"
 
 
-def observe(edit: Edit, cuts: tuple[Cut, ...] | list[Cut], *, hop_s: float = 1.0,
-            rate_hz: float = 2.0, width: int = 160,
-            picture: Sequence[ShotPicture] | None = None, progress: ProgressFn = no_progress,
-            cancel: CancelToken = NEVER_CANCELLED) -> ft.FeatureTable:
+def observe(edit: Edit, cuts: tuple[Cut, ...] | list[Cut], *, picture: Sequence[ShotPicture],
+            sound: SoundTrack, hop_s: float = 1.0,
+            progress: ProgressFn = no_progress) -> ft.FeatureTable:
     """Per-hop features of the edit in record time; unknown where media could not be read.
 
-    ``picture`` is the shared decode pass (bridge.picture); without it, it is run here.
+    ``picture`` and ``sound`` are the shared passes of ``bridge.analysis``.
     """
-    if picture is None:
-        picture = observe_picture(edit, rate_hz=rate_hz, width=width, cancel=cancel)
     duration_s = edit.duration_s
     n = ft.n_hops_for(duration_s=duration_s, hop_s=hop_s)
     progress(STAGE, 0.0, "picture features")
@@ -54,10 +47,11 @@ def observe(edit: Edit, cuts: tuple[Cut, ...] | list[Cut], *, hop_s: float = 1.0
     sampled = np.isfinite(brightness)
     picture_share = np.where(sampled, ft.interval_coverage(seen, hop_s=hop_s, n_hops=n), 0.0)
 
-    jobs = 1 + len(edit.audio_clips)
-    loudness_db = _loudness(edit, hop_s=hop_s, n_hops=n, progress=progress, cancel=cancel,
-                            done=1, jobs=jobs)
-    cut_s = np.asarray([c.time_s for c in cuts], dtype=np.float64)
+    for clip_name, problem in sound.problems:
+        progress(STAGE, 0.5, f"no sound for clip {clip_name!r}: {problem}")
+    loudness_db = loudness_per_hop(sound, hop_s=hop_s, n_hops=n)
+    # Fades and dissolves slow the picture down; they do not count as cuts for pace.
+    cut_s = np.asarray([c.time_s for c in cuts if not c.is_gradual], dtype=np.float64)
     has_motion = np.isfinite(mv)
     progress(STAGE, 1.0, "features gathered")
     return ft.FeatureTable(
@@ -78,43 +72,16 @@ def observe(edit: Edit, cuts: tuple[Cut, ...] | list[Cut], *, hop_s: float = 1.0
     )
 
 
-def _loudness(edit: Edit, *, hop_s: float, n_hops: int, progress: ProgressFn,
-              cancel: CancelToken, done: int, jobs: int) -> np.ndarray:
-    """RMS dBFS per hop of the timeline's audio clips (powers add); NaN where none plays."""
-    power = np.zeros(n_hops)
-    heard: list[tuple[float, float]] = []
-    for clip in edit.audio_clips:
-        cancel.raise_if_cancelled()
-        progress(STAGE, done / max(jobs, 1), f"sound: {clip.name}")
-        done += 1
-        if not readable(clip):
-            progress(STAGE, done / max(jobs, 1), f"no sound for clip {clip.name!r}: "
-                     "media missing")
-            continue
-        start_s, end_s = media_range(clip)
-        times: list[np.ndarray] = []
-        powers: list[np.ndarray] = []
-        try:
-            for a in np.arange(start_s, end_s, AUDIO_CHUNK_S):
-                b = min(end_s, a + AUDIO_CHUNK_S)
-                samples = media.decode_audio(clip.media_path, float(a), float(b), sr=AUDIO_SR)
-                t, p = ft.frame_power(samples, sr=AUDIO_SR)
-                times.append(t + a)
-                powers.append(p)
-        except (MissingMediaError, UndecodableMediaError) as err:
-            progress(STAGE, done / max(jobs, 1), f"no sound for clip {clip.name!r}: {err}")
-            continue
-        if sum(len(t) for t in times) == 0:  # no audio stream, or nothing decoded
-            progress(STAGE, done / max(jobs, 1), f"no sound for clip {clip.name!r}: "
-                     "no audio decoded")
-            continue
-        record_t = record_time(clip, np.concatenate(times))
-        clip_power = ft.per_hop_mean(record_t, np.concatenate(powers), hop_s=hop_s,
-                                     n_hops=n_hops)
-        span = [(clip.record_start_s, clip.record_end_s)]
-        # a clip heard over part of a hop contributes its power for that part only
-        share = ft.interval_coverage(span, hop_s=hop_s, n_hops=n_hops)
-        power += np.nan_to_num(clip_power, nan=0.0) * share
-        heard += span
-    covered = ft.interval_coverage(heard, hop_s=hop_s, n_hops=n_hops) > 0
+def loudness_per_hop(sound: SoundTrack, *, hop_s: float, n_hops: int) -> np.ndarray:
+    """RMS dBFS per hop of the sound pass's energy track; NaN where no clip is heard.
+
+    A clip heard over part of a hop contributes its energy for that part only: the
+    energy is summed over the hop's frames and divided by a whole hop's frame count.
+    """
+    centres_s = (np.arange(sound.n_frames) + 0.5) / sound.control_hz
+    idx = ft.hop_index(centres_s, hop_s=hop_s, n_hops=n_hops)
+    ok = idx >= 0
+    power = np.bincount(idx[ok], weights=sound.energy[ok], minlength=n_hops)
+    power /= hop_s * sound.control_hz
+    covered = ft.interval_coverage(list(sound.heard_s), hop_s=hop_s, n_hops=n_hops) > 0
     return np.where(covered, ft.power_db(power), np.nan)

@@ -96,12 +96,16 @@ def plot_affect_png(curve: AffectCurve, path: str | Path, *, edit: Edit | None =
     FigureCanvasAgg(fig)
     ax = fig.add_axes((0.05, 0.2, 0.93, 0.7))
     t = curve.times_s + 0.5 * curve.hop_s
-    end_s = len(curve) * curve.hop_s
+    # The last hop may reach past the last frame; nothing is drawn beyond it.
+    end_s = edit.duration_s if edit is not None else len(curve) * curve.hop_s
     for c in cuts:
-        ax.axvline(c.time_s, color="0.75", lw=0.8, zorder=0)
+        if c.is_gradual:  # a fade or dissolve: its span, lightly
+            ax.axvspan(c.start_s, min(c.end_s, end_s), color="0.92", lw=0, zorder=0)
+        else:
+            ax.axvline(c.time_s, color="0.75", lw=0.8, zorder=0)
     for k, (a, b) in enumerate(_runs(curve.confidence <= 0)):  # interpolated hops
-        ax.axvspan(a * curve.hop_s, b * curve.hop_s, color="#f2e6c9", lw=0, zorder=0,
-                   label="no picture (interpolated)" if k == 0 else None)
+        ax.axvspan(a * curve.hop_s, min(b * curve.hop_s, end_s), color="#f2e6c9", lw=0,
+                   zorder=0, label="no picture (interpolated)" if k == 0 else None)
     ax.axhline(0, color="0.5", lw=0.6)
     ax.plot(t, curve.arousal, color="#d62728", lw=2.2, label="arousal")
     ax.plot(t, curve.valence, color="#1f77b4", lw=2.2, label="valence")

@@ -33,6 +33,49 @@ ATTACK_LEAD_S = 0.02
 SLOW_ATTACK_PROGRAMS = frozenset([*range(40, 52), *range(56, 64), *range(88, 96)])
 
 
+# Below this level the final chord is played plainly: no kick, no roll, no accent. An
+# ending louder and busier than the calm picture it closes would run against arousal.
+CALM_ENDING_LEVEL = 0.25
+
+
+def _accent_share(role: str, level: float) -> float:
+    """How much of the accent a chord's first note gets: all of it on anchor cuts; on the
+    final chord only as much as the music's level allows."""
+    if role == "anchor":
+        return 1.0
+    if role == "final":
+        return float(np.clip((level - CALM_ENDING_LEVEL) / (1 - CALM_ENDING_LEVEL), 0.0, 1.0))
+    return 0.0
+
+
+# How much the piece's own arousal range may stretch the playing level (see playing_levels).
+RELATIVE_LEVEL_MAX = 0.5
+RELATIVE_LEVEL_SPREAD_FULL = 0.25  # level spread (5..95 %) at which it gets all of that
+
+
+def playing_levels(arousal: np.ndarray) -> np.ndarray:
+    """Playing level 0..1 per beat: (arousal + 1) / 2, blended with its place in the piece's
+    own range.
+
+    On a piece whose arousal stays at the calm end (a quiet 24 s clip that livens up for a
+    few seconds), the absolute level never crosses the thresholds where the parts change
+    texture, so the music stays the same while the picture changes, and chord changes and
+    the ending are all that moves it. Stretching the piece's own 5..95 % range (with at
+    most half the weight, and only as much as the piece varies, so a uniformly calm film
+    stays calm) lets the busiest stretch sound busier than the calmest.
+    """
+    absolute = np.clip((arousal + 1.0) / 2.0, 0.0, 1.0)
+    if len(absolute) < 2:
+        return absolute
+    lo, hi = np.percentile(absolute, [5, 95])
+    spread = float(hi - lo)
+    if spread <= 1e-6:
+        return absolute
+    weight = RELATIVE_LEVEL_MAX * min(1.0, spread / RELATIVE_LEVEL_SPREAD_FULL)
+    relative = np.clip((absolute - lo) / spread, 0.0, 1.0)
+    return (1 - weight) * absolute + weight * relative
+
+
 def _velocity(base: float, span: float, level: float, accent: float = 0.0) -> int:
     return int(np.clip(round(base + span * level + accent), 1, 127))
 
@@ -45,7 +88,7 @@ class _Grid:
         self.tempo = plan.tempo
         _, arousal_at = affect_functions(curve)
         beats = self.tempo.beat_times_s
-        self.levels = np.clip((np.asarray(arousal_at(beats), dtype=float) + 1.0) / 2.0, 0.0, 1.0)
+        self.levels = playing_levels(np.asarray(arousal_at(beats), dtype=float))
         self.anchor_beats = set(self.tempo.anchor_beats)
         down = np.flatnonzero(self.tempo.downbeats)
         self.bar_start_of = down[np.searchsorted(down, np.arange(len(beats)), side="right") - 1]
@@ -120,7 +163,7 @@ def _pads(grid: _Grid, rng: np.random.Generator) -> list[Note]:
         ends = [*onsets[1:], float(chord.end_beat)]
         for k, (b0, b1) in enumerate(zip(onsets, ends)):
             level = grid.level(b0)
-            accent = 10.0 if k == 0 and chord.role in ("anchor", "final") else 0.0
+            accent = 10.0 * _accent_share(chord.role, level) if k == 0 else 0.0
             velocity = _velocity(30, 62, level, accent)
             pitches = voicing
             if level >= 0.7:
@@ -164,7 +207,8 @@ def _bass(grid: _Grid) -> list[Note]:
             elif offbeat and k == len(onsets) - 1 and b1 - b0 <= 0.5:
                 pitch = fifth  # leads into the next chord
             down = not offbeat and grid.tempo.downbeats[int(b0)]
-            accent = 15.0 if k == 0 and chord.role in ("anchor", "final") else (8.0 if down else 0)
+            accent = 15.0 * _accent_share(chord.role, level) if k == 0 else 0.0
+            accent = accent or (8.0 if down else 0.0)
             gap = 0.0 if b1 - b0 > 1.0 else 0.1 * (b1 - b0)  # short notes detach: clear onsets
             notes.append(grid.note(b0, b1 - gap, pitch, _velocity(38, 72, level, accent)))
     return notes
@@ -196,8 +240,11 @@ def _texture(grid: _Grid, rng: np.random.Generator) -> list[Note]:
         pattern = up + up[-2:0:-1]
         index = int(rng.integers(len(up))) if chord.role == "passing" else 0
         if chord.role == "final":
-            # One rolled chord under the final tonic instead of a running figure.
-            for k, pitch in enumerate(up[:4]):
+            # One chord under the final tonic instead of a running figure: rolled when the
+            # music is lively, a single soft note when calm (a roll would be a burst of
+            # onsets the calm picture does not have).
+            level = grid.level(chord.start_beat)
+            for k, pitch in enumerate(up[:4] if level >= CALM_ENDING_LEVEL else up[:1]):
                 b0 = chord.start_beat + 0.25 * k
                 notes.append(
                     grid.note(b0, chord.end_beat, pitch, _velocity(30, 40, grid.level(b0)))
@@ -285,12 +332,15 @@ def _drums(grid: _Grid) -> list[Note]:
         t0 = grid.t(beat)
         notes.append(Note(t0, t0 + DRUM_HIT_S, key, velocity))
 
-    for b in range(final_beat + 1):
+    # A stretch composed to lead into kept music has no final beat of its own (final_beat
+    # is one past its last beat): it grooves to its end.
+    for b in range(min(final_beat + 1, tempo.n_beats)):
         level = grid.level(b)
         in_bar = b - int(grid.bar_start_of[b])
         anchor = b in grid.anchor_beats
         if b == final_beat:
-            hit(b, KICK, _velocity(50, 60, level))
+            if level >= CALM_ENDING_LEVEL:  # a calm ending closes on the chord alone
+                hit(b, KICK, _velocity(50, 60, level))
             if level >= 0.3:
                 hit(b, CRASH, _velocity(40, 60, level))
             break

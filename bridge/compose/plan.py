@@ -21,7 +21,7 @@ from bridge.compose.harmony import (
     final_chord_beat,
     plan_sections,
 )
-from bridge.compose.tempo import TempoMap, plan_tempo
+from bridge.compose.tempo import TempoMap, plan_tempo, tempo_from_dict
 from bridge.compose.theory import PITCH_NAMES, key_name
 from bridge.errors import InvalidOptionError
 from bridge.style.presets import cadence_kind
@@ -129,6 +129,38 @@ class MusicPlan:
             },
             "statements": [asdict(s) for s in self.statements],
         }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> MusicPlan:
+        """The inverse of `to_dict`: times are recomputed from the beats, so they are exact."""
+        tempo = tempo_from_dict(d["tempo"])
+        grid = tempo.grid_s
+        sections = tuple(
+            Section(**{**s, "start_s": float(grid[s["start_beat"]]),
+                       "end_s": float(grid[s["end_beat"]])})
+            for s in d["sections"]
+        )
+        chords = tuple(
+            Chord(**{**c, "pcs": tuple(c["pcs"]), "start_s": float(grid[c["start_beat"]]),
+                     "end_s": float(grid[c["end_beat"]])})
+            for c in d["chords"]
+        )
+        return cls(
+            duration_s=float(d["duration_s"]),
+            frame_s=float(d["frame_s"]),
+            seed=int(d["seed"]),
+            style_name=d["style"],
+            tempo=tempo,
+            tonic_pc=PITCH_NAMES.index(d["tonic"]),
+            cadence=d["cadence"],
+            sections=sections,
+            chords=chords,
+            motif=Motif(steps=tuple(d["motif"]["steps"]),
+                        durations_beats=tuple(d["motif"]["durations_beats"])),
+            statements=tuple(MotifStatement(**m) for m in d["statements"]),
+            final_beat=int(d["final_beat"]),
+            release_s=float(d["release_s"]),
+        )
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=1, sort_keys=True, ensure_ascii=False) + "\n"

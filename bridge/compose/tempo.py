@@ -189,6 +189,8 @@ def select_anchors(
         t = float(cut.time_s)
         if not 0.0 < t < duration_s:
             reason = f"outside the timeline (0..{duration_s:.3f} s)"
+        elif cut.is_gradual:
+            reason = f"a {cut.kind}: a soft boundary, not a hit"
         elif cut.kind == "detected" and cut.strength < min_detected_strength:
             reason = f"weak detected cut (strength {cut.strength:.2f} < {min_detected_strength})"
         elif t - previous_s < min_gap_s - 1e-9:
@@ -405,14 +407,9 @@ def plan_tempo(
         anchors = [t for t in anchors if t not in dropped]
     skipped.sort(key=lambda s: s.time_s)
 
-    beat_chunks, downbeat_chunks, segments = [], [], []
+    segments = []
     start_beat = 0
     for start, end, n, target in zip(bounds[:-1], bounds[1:], counts, targets_bpm):
-        k = np.arange(n, dtype=np.float64)
-        times = start + k * ((end - start) / n)
-        times[0] = start  # the anchor itself, bit for bit
-        beat_chunks.append(times)
-        downbeat_chunks.append(np.arange(n) % beats_per_bar == 0)
         segments.append(
             TempoSegment(
                 start_s=float(start),
@@ -423,7 +420,7 @@ def plan_tempo(
             )
         )
         start_beat += n
-    beat_times = np.concatenate(beat_chunks)
+    beat_times, downbeats = beats_of_segments(segments, beats_per_bar=beats_per_bar)
     inside = [float(c.time_s) for c in cuts if 0.0 < c.time_s < duration_s]
     return TempoMap(
         duration_s=float(duration_s),
@@ -431,10 +428,52 @@ def plan_tempo(
         beats_per_bar=beats_per_bar,
         max_step_ratio=float(max_step_ratio),
         beat_times_s=beat_times,
-        downbeats=np.concatenate(downbeat_chunks),
+        downbeats=downbeats,
         segments=tuple(segments),
         anchors_s=tuple(anchors),
         skipped=tuple(skipped),
         cut_alignment=cut_alignment(cut_times_s=inside, beat_times_s=beat_times, tol_s=frame_s),
         warnings=tuple(warnings),
+    )
+
+
+def beats_of_segments(segments: Sequence[TempoSegment], *, beats_per_bar: int,
+                      ) -> tuple[np.ndarray, np.ndarray]:
+    """(beat times, downbeats) of back-to-back segments: equal beats, bars restart in each.
+
+    The one formula for beat times, so a map rebuilt from its segments (a saved plan, or a
+    re-score that keeps some segments) has the same beats bit for bit."""
+    beat_chunks, downbeat_chunks = [], []
+    for seg in segments:
+        start, end, n = seg.start_s, seg.end_s, seg.n_beats
+        times = start + np.arange(n, dtype=np.float64) * ((end - start) / n)
+        times[0] = start  # the anchor itself, bit for bit
+        beat_chunks.append(times)
+        downbeat_chunks.append(np.arange(n) % beats_per_bar == 0)
+    return np.concatenate(beat_chunks), np.concatenate(downbeat_chunks)
+
+
+def tempo_from_dict(d: dict[str, Any]) -> TempoMap:
+    """The inverse of `TempoMap.to_dict` (beats recomputed from the segments)."""
+    segments = tuple(
+        TempoSegment(start_s=float(s["start_s"]), end_s=float(s["end_s"]),
+                     start_beat=int(s["start_beat"]), n_beats=int(s["n_beats"]),
+                     target_bpm=float(s["target_bpm"]))
+        for s in d["segments"]
+    )
+    bpb = int(d["beats_per_bar"])
+    beat_times, downbeats = beats_of_segments(segments, beats_per_bar=bpb)
+    return TempoMap(
+        duration_s=float(d["duration_s"]),
+        frame_s=float(d["frame_s"]),
+        beats_per_bar=bpb,
+        max_step_ratio=float(d["max_step_ratio"]),
+        beat_times_s=beat_times,
+        downbeats=downbeats,
+        segments=segments,
+        anchors_s=tuple(float(t) for t in d["anchors_s"]),
+        skipped=tuple(SkippedCut(float(s["time_s"]), s["kind"], s["reason"])
+                      for s in d["skipped"]),
+        cut_alignment=float(d["cut_alignment"]),
+        warnings=tuple(d.get("warnings", ())),
     )

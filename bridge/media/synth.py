@@ -54,6 +54,10 @@ class SceneSpec:
     is their speed at its end, ramped linearly. ``flash_at_s`` puts one all-white frame
     at that time from the scene start. ``band`` paints the top quarter of the picture
     in another colour (shows which way is up). ``level_dbfs`` is the audio peak level.
+
+    Gradual transitions blend the planes linearly: a dissolve or fade-in of ``d`` seconds
+    spans [scene start, scene start + d) (its first frame already part-way, the frame at
+    start + d the pure picture); a fade-out spans [scene end - d, scene end).
     """
 
     duration_s: float
@@ -68,6 +72,10 @@ class SceneSpec:
     audio: AudioKind = "silence"
     tone_hz: float = 440.0
     level_dbfs: float = -18.0
+    dissolve_in_s: float = 0.0  # blend in from the previous scene's last picture
+    fade_in_s: float = 0.0  # rise from ``fade_colour`` at the start
+    fade_out_s: float = 0.0  # sink into ``fade_colour`` at the end
+    fade_colour: RGB = (0, 0, 0)
 
 
 # ---------------------------------------------------------------- picture
@@ -242,6 +250,30 @@ def _frame_times(total_s: float, rate: Fraction, vfr: bool) -> list[Fraction]:
     return times
 
 
+def _gradual_start(scenes: Sequence[SceneSpec], s: int) -> bool:
+    """Whether scene ``s`` begins without a hard cut (a dissolve, or a fade through a colour)."""
+    return bool(scenes[s].dissolve_in_s or scenes[s].fade_in_s or scenes[s - 1].fade_out_s)
+
+
+def _blend_weight(spec: SceneSpec, scenes: Sequence[SceneSpec], s: int, local_t: float,
+                  rate: Fraction) -> tuple[RGB | None, float] | None:
+    """(what to blend with: a colour, or None for the previous scene; its weight) or None."""
+    k = round(local_t * float(rate))  # frame index in the scene
+    if spec.dissolve_in_s and s > 0 and local_t < spec.dissolve_in_s - 1e-9:
+        n = round(spec.dissolve_in_s * float(rate))
+        return None, 1 - (k + 1) / (n + 1)
+    if spec.fade_in_s and local_t < spec.fade_in_s - 1e-9:
+        n = round(spec.fade_in_s * float(rate))
+        return spec.fade_colour, 1 - (k + 1) / (n + 1)
+    if spec.fade_out_s:
+        n = round(spec.fade_out_s * float(rate))
+        total = round(spec.duration_s * float(rate))
+        j = k - (total - n)  # frame index in the fade-out
+        if 0 <= j < n:
+            return spec.fade_colour, (j + 1) / (n + 1)
+    return None
+
+
 def encode_scenes(
     path: str | Path,
     scenes: Sequence[SceneSpec],
@@ -310,7 +342,7 @@ def encode_scenes(
             static_frames: dict[int, av.VideoFrame] = {}
             for i, t in enumerate(times):
                 s = int(scene_of[i])
-                if s != last_scene and s > 0:
+                if s != last_scene and s > 0 and not _gradual_start(scenes, s):
                     cuts.append(float(t))
                 last_scene = s
                 painter = painters[s]
@@ -319,8 +351,25 @@ def encode_scenes(
                 flash_here = spec.flash_at_s is not None and (
                     abs(local_t - spec.flash_at_s) < 0.5 / float(rate)
                 )
+                blend = _blend_weight(spec, scenes, s, local_t, rate)
                 if flash_here:
                     frame = _to_frame(_blank(width, height, (255, 255, 255)), rotation_deg)
+                elif blend is not None:
+                    other, weight = blend
+                    if other is None:  # the previous scene's last picture
+                        prev = scenes[s - 1]
+                        other_planes = painters[s - 1].planes(
+                            float(bounds_f[s] - bounds_f[s - 1]) - 1 / float(rate))
+                        if prev.fade_out_s:
+                            other_planes = _blank(width, height, prev.fade_colour)
+                    else:
+                        other_planes = _blank(width, height, other)
+                    mixed = tuple(
+                        np.round((1 - weight) * a.astype(np.float32)
+                                 + weight * b.astype(np.float32)).astype(np.uint8)
+                        for a, b in zip(painter.planes(local_t), other_planes)
+                    )
+                    frame = _to_frame(mixed, rotation_deg)  # type: ignore[arg-type]
                 elif painter.static:
                     if s not in static_frames:
                         static_frames = {s: _to_frame(painter.base, rotation_deg)}

@@ -1,36 +1,24 @@
-"""Rendering: FluidSynth synthesis, loudness normalisation and the look-ahead limiter.
+"""Synthesis: FluidSynth plays an ``Arrangement`` into float blocks per role.
 
-`render_arrangement` turns an `Arrangement` into a 24-bit WAV (and stems) of an exact
-length at a target loudness; `find_soundfont` / `soundfont_available` locate the General
-MIDI SoundFont; `measure_file` reads back a WAV's integrated loudness and true peak.
+`synthesise` yields the blocks the finishing stage (`bridge.music.master`) turns into the
+WAV and stems; `find_soundfont` / `soundfont_available` locate the General MIDI
+SoundFont.
 """
 
-from bridge.render.loudness import LevelMeter, LevelStats, measure
-from bridge.render.renderer import (
-    END_FADE_S,
-    GainEnvelope,
-    RenderResult,
-    measure_file,
-    render_arrangement,
-)
 from bridge.render.soundfont import (
     INSTALL_HINT,
     SOUNDFONT_ENV,
     find_soundfont,
     soundfont_available,
 )
+from bridge.render.synthesis import arrangement_roles, check_arrangement, synthesise
 
 __all__ = [
-    "END_FADE_S",
     "INSTALL_HINT",
     "SOUNDFONT_ENV",
-    "GainEnvelope",
-    "LevelMeter",
-    "LevelStats",
-    "RenderResult",
+    "arrangement_roles",
+    "check_arrangement",
     "find_soundfont",
-    "measure",
-    "measure_file",
-    "render_arrangement",
     "soundfont_available",
+    "synthesise",
 ]

@@ -1,6 +1,6 @@
 """Server lifecycle: build, start, serve until SIGTERM/SIGINT, stop within the grace period.
 
-    python -m bridge.server.app [--port 50051] [--http-port 50052] [--listen ADDR] [--jobs-dir DIR]
+    python -m bridge.server [--port 50051] [--http-port 50052] [--listen ADDR] [--jobs-dir DIR]
 
 (the same as ``scorebridge serve``). Health is NOT_SERVING until the server is ready and
 again from the moment shutdown begins; running jobs are cancelled on shutdown, and the
@@ -19,7 +19,6 @@ import contextlib
 import logging
 import signal
 import socket
-import sys
 import threading
 import time
 from concurrent import futures
@@ -318,22 +317,3 @@ def _check_free(address: str) -> None:
 
 def _join(host: str, port: int) -> str:
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-
-
-def main(argv: list[str] | None = None) -> int:
-    import argparse
-
-    from bridge.server.commands import add_serve_arguments, cmd_serve
-
-    parser = argparse.ArgumentParser(prog="python -m bridge.server.app",
-                                     description="Run the Scorebridge bridge.")
-    add_serve_arguments(parser)
-    try:
-        return cmd_serve(parser.parse_args(argv))
-    except BridgeError as err:
-        print(f"scorebridge serve: error: {err}", file=sys.stderr)
-        return 2
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

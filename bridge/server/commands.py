@@ -1,4 +1,9 @@
-"""The ``scorebridge serve`` subcommand and ``scorebridge score --server``'s client side."""
+"""The ``scorebridge serve`` subcommand (also ``python -m bridge.server``).
+
+Only the argument parsing lives here, so that building the CLI does not import grpc;
+``bridge.server.app`` is imported when the command runs. Nothing in ``bridge.server``
+imports this module.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +11,8 @@ import argparse
 from pathlib import Path
 
 from bridge import platform_paths
-from bridge.config import ScoreOptions
+from bridge.errors import BridgeError
 from bridge.jobs import KEEP_DAYS, KEEP_LAST
-from bridge.progress import ProgressFn, no_progress
 
 
 def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
@@ -86,25 +90,15 @@ def add_client_arguments(parser: argparse.ArgumentParser) -> None:
                         help="trust the certificate with this fingerprint (printed by serve)")
 
 
-def score_via_server(address: str, timeline: str | Path, out_dir: str | Path,
-                     options: ScoreOptions | None = None,
-                     on_progress: ProgressFn | None = None, *,
-                     token_file: str | Path | None = None, tls_ca: str | Path | None = None,
-                     tls_pin: str | None = None) -> dict:
-    """Score through a running bridge (gRPC); returns the ScoreResult dict (+ ``job_id``).
+def main(argv: list[str] | None = None) -> int:
+    """``python -m bridge.server``: the bridge without the rest of the CLI."""
+    import sys
 
-    Ctrl-C (or SIGTERM) cancels the job on the bridge rather than leaving it running there.
-    """
-    from bridge.client import BridgeClient
-
-    job_ids: list[str] = []
-    with BridgeClient(address, token_file=token_file, tls_ca=tls_ca, tls_pin=tls_pin) as client:
-        try:
-            return client.score(
-                timeline, out_dir, options, on_progress or no_progress,
-                on_event=lambda e: job_ids.append(e["job_id"]) if not job_ids else None,
-            )
-        except KeyboardInterrupt:
-            if job_ids:
-                client.cancel_job(job_ids[0])
-            raise
+    parser = argparse.ArgumentParser(prog="python -m bridge.server",
+                                     description="Run the Scorebridge bridge.")
+    add_serve_arguments(parser)
+    try:
+        return cmd_serve(parser.parse_args(argv))
+    except BridgeError as err:
+        print(f"scorebridge serve: error: {err}", file=sys.stderr)
+        return 2

@@ -29,6 +29,8 @@ def options_from_pb(msg: pb.ScoreOptions) -> tuple[ScoreOptions, str | None]:
             output_dir = value or None
         elif desc.name == "soundfont":
             changes["soundfont"] = Path(value) if value else None
+        elif desc.name == "backend_options":
+            changes["backend_options"] = dict(value)
         elif desc.name in _OPTION_FIELDS:
             changes[desc.name] = value
         else:  # a proto field nobody mapped: fail loudly rather than ignore the user
@@ -52,7 +54,7 @@ def analysis_to_pb(a: Analysis) -> pb.AnalyzeResult:
         start_timecode=edit.start_timecode,
         cuts=[
             pb.Cut(time_s=c.time_s, kind=c.kind, strength=c.strength,
-                   transition=c.transition or "")
+                   transition=c.transition or "", start_s=c.start_s, end_s=c.end_s)
             for c in a.cuts
         ],
         affect=pb.AffectCurve(
@@ -89,7 +91,7 @@ def score_to_pb(r: ScoreResult) -> pb.ScoreResult:
         analysis=analysis_to_pb(r.analysis),
         out_dir=str(r.out_dir),
         wav_path=str(r.wav_path),
-        midi_path=str(r.midi_path),
+        midi_path=str(r.midi_path) if r.midi_path is not None else "",
         otio_path=str(r.otio_path),
         affect_csv=str(r.affect_csv),
         affect_json=str(r.affect_json),
@@ -164,7 +166,13 @@ def job_to_pb(job: Job, code_name: str = "", *, with_result: bool = True) -> pb.
 
 def backends_to_pb(backends: dict[str, list[Availability]]) -> pb.ListBackendsResponse:
     def entries(kind: str) -> list[pb.Backend]:
-        return [pb.Backend(name=b.name, available=b.available, reason=b.reason)
-                for b in backends.get(kind, [])]
+        return [
+            pb.Backend(
+                name=b.name, available=b.available, reason=b.reason, description=b.description,
+                options=[pb.BackendOption(name=o.name, description=o.description,
+                                          default_value=o.default_text()) for o in b.options],
+            )
+            for b in backends.get(kind, [])
+        ]
 
     return pb.ListBackendsResponse(affect=entries("affect"), music=entries("music"))

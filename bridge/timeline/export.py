@@ -14,9 +14,10 @@ touched. What each output format can carry:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 import opentimelineio as otio
 from opentimelineio import opentime
@@ -38,12 +39,16 @@ def write_scored_timeline(
     markers: Sequence[AffectMarker],
     source_otio_json: str | None = None,
     rate: Fraction | None = None,
+    timeline_name: str | None = None,
+    score_metadata: Mapping[str, Any] | None = None,
 ) -> Path:
     """Write ``source`` (a timeline file, or ``source_otio_json`` text) with the score added.
 
     The "Score" track holds one clip at the timeline's start referencing ``audio_path``, whose
     available range is the audio's full length at the timeline rate. ``rate`` is needed only
-    for an EDL source. Returns ``out_path``.
+    for an EDL source. ``score_metadata`` joins the track's ``scorebridge`` metadata (a
+    re-score says there which stretches were kept, shifted or composed again). Returns
+    ``out_path``.
     """
     if audio_duration_s <= 0:
         raise InvalidOptionError(
@@ -57,7 +62,8 @@ def write_scored_timeline(
         markers=markers,
         source_otio_json=source_otio_json,
         rate=rate,
-        audio=(Path(audio_path), audio_duration_s),
+        audio=(Path(audio_path), audio_duration_s, dict(score_metadata or {})),
+        timeline_name=timeline_name,
     )
 
 
@@ -68,33 +74,36 @@ def write_marked_timeline(
     markers: Sequence[AffectMarker],
     source_otio_json: str | None = None,
     rate: Fraction | None = None,
+    timeline_name: str | None = None,
 ) -> Path:
     """Like ``write_scored_timeline`` but markers only (a previous Score track is kept)."""
     return _write(
-        source, out_path, markers=markers, source_otio_json=source_otio_json, rate=rate, audio=None
+        source, out_path, markers=markers, source_otio_json=source_otio_json, rate=rate, audio=None,
+        timeline_name=timeline_name,
     )
 
 
 def otio_json_of(path: Path | str, *, rate: Fraction | None = None) -> str:
     """A timeline file of any supported format as OTIO JSON text (for the wire)."""
-    timeline, _ = formats.load_timeline(Path(path), rate=rate or formats.EDL_DEFAULT_RATE)
+    timeline, _ = formats.load_timeline(Path(path), rate=rate)
     return otio.adapters.write_to_string(timeline, adapter_name="otio_json")
 
 
-def _load_source(source, source_otio_json, rate) -> otio.schema.Timeline:
+def _load_source(source, source_otio_json, rate, timeline_name=None) -> otio.schema.Timeline:
     if source_otio_json is not None:
         name = str(source) if source is not None else "timeline"
         return formats.timeline_of_otio_json(source_otio_json, name=name)
     if source is None:
         raise InvalidOptionError("give a timeline path or OTIO JSON text", field="source")
-    timeline, _ = formats.load_timeline(Path(source), rate=rate or formats.EDL_DEFAULT_RATE)
+    timeline, _ = formats.load_timeline(Path(source), rate=rate, timeline_name=timeline_name)
     return timeline
 
 
-def _write(source, out_path, *, markers, source_otio_json, rate, audio) -> Path:
+def _write(source, out_path, *, markers, source_otio_json, rate, audio,
+           timeline_name=None) -> Path:
     out_path = Path(out_path)
     formats.suffix_of(out_path, what="output")  # fail before any work on a bad extension
-    timeline = _load_source(source, source_otio_json, rate)
+    timeline = _load_source(source, source_otio_json, rate, timeline_name)
     rate = Fraction(rate) if rate is not None else formats.timeline_rate(timeline)
     stack = timeline.tracks
 
@@ -107,7 +116,8 @@ def _write(source, out_path, *, markers, source_otio_json, rate, audio) -> Path:
     if audio is not None:
         for track in [t for t in stack if _is_score_track(t)]:
             stack.remove(track)
-        stack.append(_score_track(audio[0], duration_s=audio[1], rate=rate))
+        stack.append(_score_track(audio[0], duration_s=audio[1], rate=rate,
+                                  metadata=audio[2]))
 
     drop_frame = bool(formats.drop_frame_in_metadata(timeline)) and formats.drop_frame_possible(
         rate
@@ -152,7 +162,8 @@ def _marker(m: AffectMarker, *, rate: Fraction) -> otio.schema.Marker:
     )
 
 
-def _score_track(audio_path: Path, *, duration_s: float, rate: Fraction) -> otio.schema.Track:
+def _score_track(audio_path: Path, *, duration_s: float, rate: Fraction,
+                 metadata: Mapping[str, Any]) -> otio.schema.Track:
     r = formats.otio_rate(rate)
     full = opentime.TimeRange(
         opentime.RationalTime(0, r), opentime.RationalTime(round(duration_s * rate), r)
@@ -167,7 +178,7 @@ def _score_track(audio_path: Path, *, duration_s: float, rate: Fraction) -> otio
     track = otio.schema.Track(
         name=SCORE_TRACK_NAME,
         kind=otio.schema.TrackKind.Audio,
-        metadata={formats.SCOREBRIDGE_KEY: {"generated": True}},
+        metadata={formats.SCOREBRIDGE_KEY: {"generated": True, **metadata}},
     )
     track.append(clip)
     return track

@@ -28,7 +28,15 @@ from xml.etree import ElementTree
 import opentimelineio as otio
 from opentimelineio import opentime
 
-from bridge.errors import UnreadableTimelineError, UnsupportedFormatError
+from bridge.errors import (
+    InvalidOptionError,
+    NothingToScoreError,
+    UnreadableTimelineError,
+    UnsupportedFormatError,
+)
+from bridge.timeline import edl as _edl
+from bridge.timeline import fcpx as _fcpx
+from bridge.timeline import timecode as _tc
 
 ADAPTER_FOR_SUFFIX = {
     ".otio": "otio_json",
@@ -69,24 +77,34 @@ def rate_fraction(rate: float | Fraction | int) -> Fraction:
     return Fraction(value).limit_denominator(1001)
 
 
+def checked_rate(rate, *, path=None) -> Fraction:
+    """A frame rate given by a user or a file, as an exact positive Fraction."""
+    try:
+        value = Fraction(str(rate)) if isinstance(rate, str) else Fraction(rate)
+    except (ValueError, ZeroDivisionError, TypeError):
+        raise InvalidOptionError(f"{rate!r} is not a frame rate", path=path,
+                                 field="rate") from None
+    if not 0 < value <= 1000:
+        raise InvalidOptionError(f"frame rate {rate} is outside (0, 1000] fps", path=path,
+                                 field="rate")
+    return rate_fraction(value) if value.denominator != 1 else value
+
+
 def otio_rate(rate: Fraction) -> float:
     return float(rate)
 
 
 def timecode(frames: int, *, rate: Fraction, drop_frame: bool) -> str:
-    """'HH:MM:SS:FF' (';' before the frames for drop-frame) for a frame count."""
-    rt = opentime.RationalTime(frames, otio_rate(rate))
-    return opentime.to_timecode(rt, otio_rate(rate), drop_frame)
+    """'HH:MM:SS:FF' (';' before the frames for drop-frame) for a frame count, at any rate."""
+    return _tc.timecode(frames, rate=Fraction(rate), drop_frame=drop_frame)
 
 
 def frames_of_timecode(tc: str, *, rate: Fraction) -> int:
-    """Frame count of a timecode; ';' or ',' marks drop-frame, as OTIO reads it."""
-    return round(opentime.from_timecode(tc, otio_rate(rate)).value)
+    """Frame count of a timecode; ';' or ',' marks drop-frame."""
+    return _tc.frames_of_timecode(tc, rate=Fraction(rate))
 
 
-def drop_frame_possible(rate: Fraction) -> bool:
-    """Drop-frame timecode exists only for 29.97 and 59.94 (multiples of 30000/1001)."""
-    return rate.denominator == 1001 and rate.numerator % 30000 == 0
+drop_frame_possible = _tc.drop_frame_possible
 
 
 def timeline_rate(timeline: otio.schema.Timeline) -> Fraction:
@@ -130,55 +148,165 @@ def _otioz_media_cache(path: Path) -> Path:
     return folder
 
 
-def load_timeline(path: Path, *, rate: Fraction) -> tuple[otio.schema.Timeline, Path]:
+def load_timeline(
+    path: Path,
+    *,
+    rate: Fraction | None = None,
+    timeline_name: str | None = None,
+    warnings: list[str] | None = None,
+) -> tuple[otio.schema.Timeline, Path]:
     """Read a timeline file; return it and the folder its relative media paths start from.
 
-    ``rate`` is used by formats that carry none (EDL). Raises UnreadableTimelineError naming
+    ``rate`` is used by formats that carry none (EDL; inferred from its text when None).
+    ``timeline_name`` picks one of several projects in an FCPXML library or event. What was
+    assumed or skipped is appended to ``warnings``. Raises UnreadableTimelineError naming
     the file and what the adapter said.
     """
     suffix = suffix_of(path)
     if not path.exists():
         raise UnreadableTimelineError("file does not exist", path=path)
+    warnings = warnings if warnings is not None else []
     adapter = ADAPTER_FOR_SUFFIX[suffix]
     base_dir = path.parent
     try:
         if suffix == ".edl":
             text = read_text(path)
-            tl = otio.adapters.read_from_string(text, adapter_name=adapter, rate=otio_rate(rate))
+            if rate is None:
+                rate, _, why, _ = _edl.infer_rate(text)
+                warnings.append(f"EDL frame rate: {why}")
+            tl = _edl.read_edl(text, rate=Fraction(rate), path=path, warnings=warnings)
         elif suffix in (".fcpxml", ".fcpxmld"):
             xml_path = path / "Info.fcpxml" if suffix == ".fcpxmld" else path
-            tl = otio.adapters.read_from_file(str(xml_path), adapter_name=adapter)
-            tl = _fcpx_true_rate(tl, xml_path)
+            if not xml_path.is_file():
+                raise UnreadableTimelineError("bundle holds no Info.fcpxml", path=path)
+            tl = _read_fcpx(xml_path, warnings)
         elif suffix == ".otioz":
             tl = otio.adapters.read_from_file(str(path), adapter_name=adapter)
             base_dir = _otioz_media_cache(path)
         elif suffix == ".otiod":
             tl = otio.adapters.read_from_file(str(path), adapter_name=adapter)
             base_dir = path
+        elif suffix == ".otio":
+            tl = _otio_json(read_text(path), path=path, warnings=warnings)
         else:
             tl = otio.adapters.read_from_file(str(path), adapter_name=adapter)
     except UnreadableTimelineError:
         raise
+    except ValueError as exc:
+        if "No top-level sequences" not in str(exc):
+            raise UnreadableTimelineError(
+                f"not a readable {adapter} timeline (ValueError: {_first_line(exc)})", path=path
+            ) from exc
+        root = _xml_root_name(path)
+        raise UnreadableTimelineError(
+            f"holds no <sequence> (its root is <{root}>), nothing to score", path=path
+        ) from exc
+        raise
     except Exception as exc:  # adapters raise anything from KeyError to ParseError
         raise UnreadableTimelineError(
-            f"not a readable {adapter} timeline ({type(exc).__name__}: {exc})", path=path
+            f"not a readable {adapter} timeline ({type(exc).__name__}: {_first_line(exc)})",
+            path=path,
         ) from exc
-    if not isinstance(tl, otio.schema.Timeline):
-        raise UnreadableTimelineError(f"holds a {type(tl).__name__}, not a timeline", path=path)
-    return tl, base_dir
+    return _one_timeline(tl, path=path, name=timeline_name), base_dir
 
 
-def timeline_of_otio_json(text: str, *, name: str) -> otio.schema.Timeline:
+def _xml_root_name(path: Path) -> str:
+    try:
+        return ElementTree.parse(path).getroot().tag
+    except (ElementTree.ParseError, OSError):
+        return "?"
+
+
+def _first_line(exc: Exception) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else "no details"
+
+
+def _timelines_in(node) -> list[otio.schema.Timeline]:
+    if isinstance(node, otio.schema.Timeline):
+        return [node]
+    if isinstance(node, otio.schema.SerializableCollection):
+        return [t for child in node for t in _timelines_in(child)]
+    return []
+
+
+def _one_timeline(node, *, path: Path, name: str | None) -> otio.schema.Timeline:
+    """The timeline a file holds; from a library or event, the only or the named project."""
+    found = _timelines_in(node)
+    names = [t.name for t in found]
+    if not found:
+        if isinstance(node, otio.schema.SerializableCollection):
+            raise NothingToScoreError(
+                "holds event clips but no project (timeline): nothing to score; "
+                "export a project instead", path=path)
+        raise UnreadableTimelineError(f"holds a {type(node).__name__}, not a timeline",
+                                      path=path)
+    if len(found) == 1:
+        return found[0]
+    if name is None:
+        raise UnreadableTimelineError(
+            f"holds {len(found)} timelines ({', '.join(map(repr, names))}); "
+            "choose one with --timeline NAME (timeline_name over the bridge)",
+            path=path,
+        )
+    chosen = [t for t in found if t.name == name]
+    if not chosen:
+        raise UnreadableTimelineError(
+            f"holds no timeline named {name!r}; it holds {', '.join(map(repr, names))}",
+            path=path, field="timeline_name",
+        )
+    return chosen[0]
+
+
+def _otio_json(text: str, *, path, warnings: list[str]):
+    """OTIO JSON; schema versions newer than this OTIO knows are read as the newest it knows.
+
+    Newer versions add or reshape fields (Marker.3 holds its colour as a Color object); the
+    fields we use keep their meaning, and OTIO keeps unknown ones as dynamic fields.
+    """
+    try:
+        return otio.adapters.read_from_string(text, adapter_name="otio_json")
+    except otio.exceptions.UnsupportedSchemaError:
+        known = otio.core.type_version_map()
+        newer: set[str] = set()
+
+        def walk(node):
+            if isinstance(node, dict):
+                schema, _, version = str(node.get("OTIO_SCHEMA", "")).rpartition(".")
+                if schema in known and version.isdigit() and int(version) > known[schema]:
+                    newer.add(f"{schema}.{version}")
+                    node["OTIO_SCHEMA"] = f"{schema}.{known[schema]}"
+                    colour = node.get("color")
+                    if isinstance(colour, dict):  # Color.1 object -> the colour's name
+                        node["color"] = str(colour.get("name") or "RED").upper()
+                for child in node.values():
+                    walk(child)
+            elif isinstance(node, list):
+                for child in node:
+                    walk(child)
+
+        data = json.loads(text)
+        walk(data)
+        if not newer:
+            raise
+        tl = otio.adapters.read_from_string(json.dumps(data), adapter_name="otio_json")
+        warnings.append(f"{Path(str(path)).name}: written by a newer OTIO "
+                        f"({', '.join(sorted(newer))}); read with this version's schemas")
+        return tl
+
+
+def timeline_of_otio_json(
+    text: str, *, name: str, warnings: list[str] | None = None
+) -> otio.schema.Timeline:
     """A timeline sent as OTIO JSON text; UnreadableTimelineError naming ``name`` if not."""
     try:
-        tl = otio.adapters.read_from_string(text, adapter_name="otio_json")
+        tl = _otio_json(text, path=name, warnings=warnings if warnings is not None else [])
     except Exception as exc:  # the JSON parser and OTIO raise several types
         raise UnreadableTimelineError(
-            f"not a readable OTIO JSON timeline ({type(exc).__name__}: {exc})", path=name
+            f"not a readable OTIO JSON timeline ({type(exc).__name__}: {_first_line(exc)})",
+            path=name,
         ) from exc
-    if not isinstance(tl, otio.schema.Timeline):
-        raise UnreadableTimelineError(f"holds a {type(tl).__name__}, not a timeline", path=name)
-    return tl
+    return _one_timeline(tl, path=Path(name), name=None)
 
 
 def read_text(path: Path) -> str:
@@ -190,22 +318,7 @@ def read_text(path: Path) -> str:
         return data.decode("latin-1")
 
 
-def _retimed(timeline: otio.schema.Timeline, change) -> otio.schema.Timeline:
-    """A copy with every RationalTime replaced by ``change(value, rate) -> (value, rate)``."""
-
-    def walk(node):
-        if isinstance(node, dict):
-            if str(node.get("OTIO_SCHEMA", "")).startswith("RationalTime."):
-                node["value"], node["rate"] = change(float(node["value"]), float(node["rate"]))
-            for child in node.values():
-                walk(child)
-        elif isinstance(node, list):
-            for child in node:
-                walk(child)
-
-    data = json.loads(otio.adapters.write_to_string(timeline, adapter_name="otio_json"))
-    walk(data)
-    return otio.adapters.read_from_string(json.dumps(data), adapter_name="otio_json")
+_retimed = _tc.retimed
 
 
 # The fcpx_xml adapter knows rates only by these keys (int(rate) first, then float(rate)).
@@ -226,44 +339,69 @@ def _fcpx_table_rate(timeline: otio.schema.Timeline) -> otio.schema.Timeline:
     return _retimed(timeline, change)
 
 
-def _fcpx_true_rate(timeline: otio.schema.Timeline, xml_path: Path) -> otio.schema.Timeline:
-    """Undo the fcpx_xml reader's integer rates (it reads 1001/30000s as 29 fps).
+_FCPX_TIME_ATTR = re.compile(
+    r'\b(offset|duration|start|tcStart|audioStart|audioDuration)="(-?\d+)(?:/(\d+))?s"'
+)
+_FCPX_FRAME_DURATION = re.compile(r'frameDuration="(\d+)/(\d+)s"')
 
-    The reader truncates seconds*int_rate to whole frames, so a time lies in
-    [value, value + 1) frames at the integer rate; we take the middle and round onto the
-    true grid, which lands within one frame.
+
+def _fcpx_integer_clock(text: str) -> tuple[str, dict[Fraction, Fraction]]:
+    """FCPXML text the fcpx_xml reader counts exactly, and the rates to relabel afterwards.
+
+    The reader knows only whole rates: it takes int(30000/1001) = 29 fps and truncates
+    seconds * rate to frames, so a 900-frame 29.97 project reads as 870 frames at 29 fps
+    (30.0 s instead of 30.03 s). Here each NTSC format becomes its whole rate (1/30s) and
+    every time is scaled by 1000/1001, so seconds * 30 is exactly the frame count at
+    29.97; a quarter frame is added so the reader's truncation cannot fall one short.
+    Returns the text and {whole rate: true rate}.
     """
-    try:
-        root = ElementTree.parse(xml_path).getroot()
-    except (ElementTree.ParseError, OSError):
-        return timeline
-    durations = {f.get("id"): f.get("frameDuration", "") for f in root.iter("format")}
-    sequence = next(root.iter("sequence"), None)
-    frame_duration = durations.get(sequence.get("format")) if sequence is not None else None
-    if not frame_duration or "/" not in frame_duration:
-        return timeline
-    num, den = frame_duration.rstrip("s").split("/")
-    true_rate = Fraction(int(den), int(num))
-    if true_rate.denominator == 1:
-        return timeline
-    int_rate = float(int(true_rate))
+    relabel: dict[Fraction, Fraction] = {}
+    for m in _FCPX_FRAME_DURATION.finditer(text):
+        true = Fraction(int(m.group(2)), int(m.group(1)))
+        if true.denominator != 1 and true.numerator % 1000 == 0 and true.denominator == 1001:
+            relabel[Fraction(round(true))] = true
+    if len(relabel) != 1:  # none, or NTSC rates mixed (one scale cannot serve both)
+        return text, {}
+    (whole, true), = relabel.items()
+    scale = Fraction(1000, 1001)
 
-    def change(value: float, rate: float) -> tuple[float, float]:
-        if rate != int_rate:
-            return value, rate
-        frames = round((value + 0.5) * float(true_rate) / int_rate - 0.5) if value else 0
-        return float(frames), float(true_rate)
+    def frame_duration(m: re.Match) -> str:
+        rate = Fraction(int(m.group(2)), int(m.group(1)))
+        return f'frameDuration="1/{whole}s"' if rate == true else m.group(0)
 
-    return _retimed(timeline, change)
+    def time(m: re.Match) -> str:
+        seconds = Fraction(int(m.group(2)), int(m.group(3) or 1))
+        if seconds == 0:
+            return m.group(0)
+        nudge = Fraction(1, 4 * whole) if seconds > 0 else -Fraction(1, 4 * whole)
+        t = seconds * scale + nudge
+        return f'{m.group(1)}="{t.numerator}/{t.denominator}s"'
+
+    text = _FCPX_FRAME_DURATION.sub(frame_duration, text)
+    return _FCPX_TIME_ATTR.sub(time, text), {whole: true}
 
 
-def edl_fcm_drop_frame(edl_text: str) -> bool | None:
-    """True/False from the EDL's first ``FCM:`` line, None when it has none."""
-    for line in edl_text.splitlines():
-        text = line.strip().upper()
-        if text.startswith("FCM"):
-            return "NON" not in text and "DROP" in text
-    return None
+def _read_fcpx(xml_path: Path, warnings: list[str]):
+    """The fcpx_xml reader's result, with NTSC rates counted exactly (see above) and what
+    the reader does not know rewritten first (``bridge.timeline.fcpx``)."""
+    text, notes = _fcpx.prepared(read_text(xml_path))
+    warnings.extend(notes)
+    text, relabel = _fcpx_integer_clock(text)
+    result = otio.adapters.read_from_string(text, adapter_name="fcpx_xml")
+    if not relabel:
+        return result
+    (whole, true), = relabel.items()
+    if isinstance(result, otio.schema.Timeline):
+        return _tc.relabel_rate(result, old=whole, new=true)
+    # A library: relabel each timeline (the collection itself holds no times we use).
+    timelines = _timelines_in(result)
+    out = otio.schema.SerializableCollection(name=result.name)
+    for tl in timelines:
+        out.append(_tc.relabel_rate(tl, old=whole, new=true))
+    return out
+
+
+edl_fcm_drop_frame = _edl.fcm_drop_frame
 
 
 # ---------------------------------------------------------------- writing
@@ -303,6 +441,12 @@ def save_timeline(
             otio.adapters.write_to_file(
                 _fcpx_table_rate(timeline), str(xml_path), adapter_name=adapter
             )
+            text = xml_path.read_text("utf-8")
+            if 'frameDuration=""' in text:  # the writer knows the broadcast rates only
+                step = 1 / Fraction(rate)
+                text = text.replace('frameDuration=""',
+                                    f'frameDuration="{step.numerator}/{step.denominator}s"')
+                xml_path.write_text(text, "utf-8")
         else:
             otio.adapters.write_to_file(timeline, str(tmp), adapter_name=adapter)
             if suffix == ".xml" and drop_frame:
@@ -368,7 +512,14 @@ def _edl_text(timeline: otio.schema.Timeline, *, rate: Fraction, drop_frame: boo
         track.source_range = opentime.TimeRange(-start, track.duration())
     out = otio.schema.Timeline(name=tl.name)
     out.tracks = tracks
-    text = otio.adapters.write_to_string(out, adapter_name="cmx_3600", rate=otio_rate(rate))
+    if _edl.adapter_parses(rate):
+        text = otio.adapters.write_to_string(out, adapter_name="cmx_3600", rate=otio_rate(rate))
+    else:  # written as frame counts at a rate the writer knows, then re-stamped
+        carried = _tc.relabel_rate(out, old=rate, new=_edl.CARRIER_RATE)
+        text = otio.adapters.write_to_string(
+            carried, adapter_name="cmx_3600", rate=otio_rate(_edl.CARRIER_RATE)
+        )
+        text = _edl.from_carrier(text, rate=rate)
     fcm = "FCM: DROP FRAME" if drop_frame else "FCM: NON-DROP FRAME"
     head, sep, body = text.partition("\n\n")
     if not sep:
@@ -407,7 +558,7 @@ _EDL_COLOURS = {getattr(otio.schema.MarkerColor, name) for name in MARKER_COLOUR
 
 # ---------------------------------------------------------------- EDL text the adapter misreads
 
-_LOC = re.compile(r"^\*\s*LOC:\s*(\d\d:\d\d:\d\d[:;.,]\d\d)\s+(\w*)\s*(.*)$", re.IGNORECASE)
+_LOC = re.compile(r"^\*\s*LOC:\s*(\d\d:\d\d:\d\d[:;.,]\d{2,3})\s+(\w*)\s*(.*)$", re.IGNORECASE)
 _TO_URL = re.compile(r"^\*\s*TO (?:CLIP|FILE):\s*(.+)$", re.IGNORECASE)
 
 

@@ -13,6 +13,7 @@ import json
 import math
 import os
 import urllib.parse
+from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -21,36 +22,68 @@ from typing import Any
 import opentimelineio as otio
 from opentimelineio import opentime
 
-from bridge.errors import UnreadableTimelineError
-from bridge.timeline import formats
+from bridge.errors import NothingToScoreError, UnreadableTimelineError
+from bridge.timeline import edl, formats
 from bridge.types import Clip, Edit, TimelineMarker, Transition
 
 Seconds = Fraction
 
 
 def read_edit(
-    path: str | Path, *, rate: Fraction | None = None, drop_frame: bool | None = None
+    path: str | Path,
+    *,
+    rate: Fraction | None = None,
+    drop_frame: bool | None = None,
+    timeline_name: str | None = None,
+    media_rate_of: Callable[[Path], float | None] | None = None,
 ) -> Edit:
     """Read a .otio/.otioz/.otiod/.xml/.fcpxml/.fcpxmld/.edl timeline.
 
-    ``rate`` is required in spirit for EDL (which has none; default 24, or 29.97 when the EDL
-    says ``FCM: DROP FRAME``); for other formats it overrides the rate found in the file.
-    ``drop_frame`` overrides what the file says (False when it says nothing).
+    An EDL carries no rate: without ``rate`` it is inferred from the EDL's text (see
+    ``bridge.timeline.edl``) and the reason given in the warnings; for other formats
+    ``rate`` overrides the rate found in the file. ``drop_frame`` overrides what the file
+    says (False when it says nothing). ``timeline_name`` picks a project from an FCPXML
+    library or event that holds several. ``media_rate_of(path)`` gives a media file's frame
+    rate (None when it cannot tell); with it, an EDL rate that the timecodes leave open is
+    taken from the first picture file the EDL names. (Reading media is a later stage's
+    business, so the caller lends it.)
     """
     path = Path(path)
     suffix = formats.suffix_of(path)
     if not path.exists():
         raise UnreadableTimelineError("file does not exist", path=path)
+    if rate is not None:
+        rate = formats.checked_rate(rate, path=path)
     warnings: list[str] = []
     edl_text = formats.read_text(path) if suffix == ".edl" else None
+    rate_guessed = False
     if edl_text is not None:
-        fcm_df = formats.edl_fcm_drop_frame(edl_text)
         if rate is None:
-            rate = Fraction(30000, 1001) if fcm_df else formats.EDL_DEFAULT_RATE
-            warnings.append(f"EDL carries no frame rate; assumed {float(rate):.3f} fps")
+            rate, inferred_df, why, certain = edl.infer_rate(edl_text)
+            rate_guessed = not certain
+            warnings.append(f"EDL frame rate: {why}")
+        else:
+            inferred_df = bool(edl.fcm_drop_frame(edl_text))
+            warnings.append(f"EDL frame rate: {float(rate):.3f} fps as given")
         if drop_frame is None:
-            drop_frame = bool(fcm_df)
-    timeline, base_dir = formats.load_timeline(path, rate=rate or formats.EDL_DEFAULT_RATE)
+            drop_frame = inferred_df
+    timeline, base_dir = formats.load_timeline(
+        path, rate=rate, timeline_name=timeline_name, warnings=warnings
+    )
+    if rate_guessed and media_rate_of is not None:
+        found = _edl_media_rate(timeline, base_dir, media_rate_of)
+        if found is not None and found[0] != rate:
+            media_rate, media_path = found
+            retry: list[str] = [f"EDL frame rate: {float(media_rate):.3f} fps, the rate of "
+                                f"its media {media_path.name} (the timecodes allow it)"]
+            try:
+                timeline, base_dir = formats.load_timeline(
+                    path, rate=media_rate, timeline_name=timeline_name, warnings=retry
+                )
+            except UnreadableTimelineError:
+                pass  # the timecodes do not fit the media's rate: keep the first reading
+            else:
+                rate, warnings = media_rate, retry
     try:
         return _edit_of(
             timeline,
@@ -71,14 +104,15 @@ def read_edit_from_otio_json(
     text: str, *, name: str = "timeline", base_dir: Path | None = None
 ) -> Edit:
     """Read a timeline sent as OTIO JSON text; relative media paths start at ``base_dir``."""
+    warnings: list[str] = []
     return _edit_of(
-        formats.timeline_of_otio_json(text, name=name),
+        formats.timeline_of_otio_json(text, name=name, warnings=warnings),
         source_path=Path(name),
         base_dir=base_dir or Path.cwd(),
         rate=None,
         drop_frame=None,
         edl_text=None,
-        warnings=[],
+        warnings=warnings,
     )
 
 
@@ -103,7 +137,7 @@ def _seconds(rt: opentime.RationalTime) -> Seconds:
     # A rate of 0 or a NaN/infinite value would otherwise surface as a bare arithmetic error.
     if not (math.isfinite(value) and math.isfinite(rate) and rate > 0):
         raise UnreadableTimelineError(f"a time in the timeline is not valid ({value:g} frames "
-                                      f"at {rate:g} fps): is a frame rate 0?")
+                                      f"at {rate:g} fps); a rate must be positive", field="rate")
     return Fraction(rt.value) / formats.rate_fraction(rt.rate)
 
 
@@ -264,6 +298,20 @@ def _media(clip: otio.schema.Clip, *, base_dir: Path) -> tuple[Path | None, Seco
     return path, tc_start, None
 
 
+def _edl_media_rate(
+    timeline: otio.schema.Timeline, base_dir: Path, media_rate_of: Callable[[Path], float | None]
+) -> tuple[Fraction, Path] | None:
+    """(frame rate, file) of the first picture file an EDL names that exists and tells one."""
+    for clip in timeline.find_clips():
+        path, _, why = _media(clip, base_dir=base_dir)
+        if path is None or why is not None:
+            continue
+        fps = media_rate_of(path)
+        if fps:
+            return formats.rate_fraction(fps), path
+    return None
+
+
 def _path_of_url(url: str, *, base_dir: Path) -> Path | None:
     parsed = urllib.parse.urlparse(url)
     if parsed.scheme == "file":
@@ -305,10 +353,18 @@ def _edit_of(
         drop_frame = bool(formats.drop_frame_in_metadata(timeline))
     drop_frame = drop_frame and formats.drop_frame_possible(rate)
 
+    if rate <= 0:
+        raise UnreadableTimelineError(f"frame rate {rate} is not positive", path=source_path,
+                                      field="rate")
+    _zero_length_clips_warned(timeline, warnings)
     stack = timeline.tracks
     top_tracks = [t for t in stack if isinstance(t, otio.schema.Track) and t.enabled]
-    if edl_text is not None:
-        # The cmx reader stores each track's first record timecode as a negative trim start.
+    # The cmx reader stores each track's first record timecode as a negative trim start;
+    # OTIO files converted from EDLs carry the same layout.
+    edl_layout = edl_text is not None or any(
+        t.source_range is not None and t.source_range.start_time.value < 0 for t in top_tracks
+    )
+    if edl_layout:
         shifts = {
             id(t): -_seconds(t.source_range.start_time) if t.source_range else Fraction(0)
             for t in top_tracks
@@ -332,7 +388,7 @@ def _edit_of(
         pieces = video_pieces if is_video else audio_pieces
         own_index = n_video if is_video else n_audio
         before = len(pieces)
-        if edl_text is not None:
+        if edl_layout:
             offset = shifts[id(track)] - origin
             _walk_track(
                 track,
@@ -364,8 +420,9 @@ def _edit_of(
 
     duration_frames = round(end * rate)
     if duration_frames <= 0:
-        raise UnreadableTimelineError(
-            "timeline has zero length (no clips or gaps)", path=source_path
+        raise NothingToScoreError(
+            "nothing to score: the timeline is empty (zero length, no clips or gaps)",
+            path=source_path,
         )
 
     if edl_text is not None:
@@ -396,6 +453,10 @@ def _edit_of(
         )
 
     shots = tuple(to_clip(p, "video") for p in visible)
+    if not shots:
+        what = "audio only" if audio_pieces else "gaps only"
+        warnings.append(f"no picture: the timeline holds {what}; it can be analysed but "
+                        "not scored")
     audio_clips = tuple(
         to_clip(p, "audio") for p in sorted(audio_pieces, key=lambda p: (p.start, p.layer))
     )
@@ -416,6 +477,24 @@ def _edit_of(
         markers=markers,
         warnings=tuple(warnings),
     )
+
+
+def _zero_length_clips_warned(timeline: otio.schema.Timeline, warnings: list[str]) -> None:
+    """A clip of zero or negative length takes no time: warn, and let it take none."""
+    for clip in timeline.find_clips():
+        rng = clip.source_range
+        if rng is None or rng.duration.value > 0:
+            continue
+        track = clip.parent()
+        where = f" on track {track.name!r}" if track is not None and track.name else ""
+        if rng.duration.value < 0:
+            warnings.append(f"clip {clip.name!r}{where}: negative length "
+                            f"({rng.duration.value:g} frames); it takes no time")
+            clip.source_range = opentime.TimeRange(
+                rng.start_time, opentime.RationalTime(0, rng.duration.rate)
+            )
+        else:
+            warnings.append(f"clip {clip.name!r}{where}: zero length; skipped")
 
 
 def _track_numbers(stack: otio.schema.Stack) -> dict[int, int]:

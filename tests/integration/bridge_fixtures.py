@@ -14,7 +14,7 @@ from fixture_timelines import shots_timeline
 from bridge.config import ScoreOptions
 from bridge.media.synth import SceneSpec
 
-STAGES = ["queued", "timeline", "picture", "cuts", "affect", "style", "compose", "render",
+STAGES = ["queued", "timeline", "picture", "sound", "cuts", "affect", "style", "compose", "render",
           "export"]
 # Picture samples per second for the jobs that must still be running when the test acts:
 # at 30 Hz the affect stage of the 15 s timeline takes a couple of seconds here.

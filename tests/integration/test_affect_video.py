@@ -14,6 +14,9 @@ from scipy.stats import spearmanr
 from bridge.affect import MOODS, estimate_affect, estimators
 from bridge.affect.heuristic import curve_from_features
 from bridge.affect.observe import observe
+from bridge.analysis.picture import observe_picture
+from bridge.analysis.sound import observe_sound
+from bridge.config import ScoreOptions
 from bridge.errors import CancelledError, InvalidOptionError, MissingMediaError
 from bridge.media.synth import SceneSpec, encode_scenes
 from bridge.progress import CancelToken
@@ -42,6 +45,19 @@ def make_edit(path: Path, bounds_s: list[float], *, audio: bool, name: str = "re
                 audio_clips=sound if audio else (), markers=markers)
     cuts = tuple(Cut(t, "edit") for t in bounds_s[1:-1])
     return edit, cuts
+
+
+def passes(edit: Edit) -> dict:
+    """The shared analysis passes the estimator takes as input, as the pipeline runs them."""
+    return {"picture": observe_picture(edit), "sound": observe_sound(edit)}
+
+
+def affect_of(edit: Edit, cuts: tuple[Cut, ...], **options):
+    return estimate_affect(edit, cuts, **passes(edit), **options)
+
+
+def features_of(edit: Edit, cuts: tuple[Cut, ...]):
+    return observe(edit, cuts, **passes(edit))
 
 
 @pytest.fixture(scope="session")
@@ -77,7 +93,7 @@ def warm_videos(media_dir):
 def test_agitated_section_is_more_aroused_and_warm_bright_is_more_positive(
         calm_then_agitated):
     edit, cuts = calm_then_agitated
-    curve, warnings = estimate_affect(edit, cuts)
+    curve, warnings = affect_of(edit, cuts)
     assert warnings == [] and len(curve) == 30
     # hops 3 s either side of the change are left out: the 5 s smoothing blends them
     calm, agitated = slice(0, 12), slice(18, 30)
@@ -101,10 +117,10 @@ def test_record_time_not_media_time_places_the_features(calm_then_agitated):
         Clip("agitated sound", "audio", 0.0, 15.0, path, media_start_s=15.0),
         Clip("calm sound", "audio", 15.0, 30.0, path, media_start_s=0.0),
     ))
-    table = observe(swapped, (Cut(15.0, "edit"),))
+    table = features_of(swapped, (Cut(15.0, "edit"),))
     assert np.nanmin(table.loudness_db[:15]) - np.nanmax(table.loudness_db[15:]) > 15
     assert np.all(table.dark_share[15:] == 1.0) and np.all(table.dark_share[:15] < 0.1)
-    curve, _ = estimate_affect(swapped, (Cut(15.0, "edit"),))
+    curve, _ = affect_of(swapped, (Cut(15.0, "edit"),))
     assert curve.arousal[:12].mean() - curve.arousal[18:].mean() > 1.0
 
 
@@ -118,7 +134,7 @@ def test_speed_changes_and_freeze_frames(calm_then_agitated):
         Clip("held", "video", 7.5, 12.5, path, media_start_s=20.0, speed=0.0),
         Clip("calm", "video", 12.5, 17.5, path, media_start_s=0.0),
     ))
-    table = observe(warped, ())
+    table = features_of(warped, ())
     assert len(table) == 18 and np.all(table.picture[:17] == 1.0)
     assert np.all(table.dark_share[:12] < 0.1) and np.all(table.dark_share[13:] == 1.0)
     assert np.all(table.motion[8:12] == 0.0) and np.all(table.motion[:7] > 0.02)
@@ -131,7 +147,7 @@ def test_motion_ramp_gives_rising_arousal(media_dir):
     encode_scenes(path, [SceneSpec(20.0, background=(90, 90, 90), shapes=6, speed_px_s=5,
                                    speed_end_px_s=250)], width=W, height=H, rate=RATE)
     edit, cuts = make_edit(path, [0.0, 20.0], audio=False, name="ramp")
-    curve, _ = estimate_affect(edit, cuts)
+    curve, _ = affect_of(edit, cuts)
     rho = spearmanr(curve.times_s, curve.arousal).statistic
     assert rho > 0.8, (rho, curve.arousal.round(2))
     assert curve.arousal[-3:].mean() - curve.arousal[:3].mean() > 0.3
@@ -141,12 +157,12 @@ def test_motion_ramp_gives_rising_arousal(media_dir):
 
 def test_single_flash_frame_does_not_spike(warm_videos):
     (plain, plain_cuts), (flash, flash_cuts) = warm_videos
-    table = observe(flash, flash_cuts)
+    table = features_of(flash, flash_cuts)
     # the flash was seen: hop 10 is far brighter and more "moving" than its neighbours
     assert table.brightness[10] - table.brightness[9] > 0.03
     assert table.motion[10] > 5 * np.nanmedian(table.motion)
     with_flash = curve_from_features(table)
-    without = curve_from_features(observe(plain, plain_cuts))
+    without = curve_from_features(features_of(plain, plain_cuts))
     # bound: the one-frame flash moves neither dimension by more than 0.1 anywhere
     assert np.abs(with_flash.arousal - without.arousal).max() < 0.1
     assert np.abs(with_flash.valence - without.valence).max() < 0.1
@@ -154,11 +170,11 @@ def test_single_flash_frame_does_not_spike(warm_videos):
 
 def test_sad_hint_pulls_a_bright_scene_negative_exactly_over_its_range(warm_videos):
     edit, cuts = warm_videos[0]
-    plain, _ = estimate_affect(edit, cuts)
+    plain, _ = affect_of(edit, cuts)
     assert plain.valence.min() > 0.2  # warm, bright: clearly positive without the hint
     hint = TimelineMarker(name="mood: sad", note="", start_s=6.0, duration_s=5.0)
     hinted_edit = replace(edit, markers=(hint,))
-    hinted, warnings = estimate_affect(hinted_edit, cuts)
+    hinted, warnings = affect_of(hinted_edit, cuts)
     assert warnings == []
     np.testing.assert_allclose(hinted.valence[6:11], MOODS["sad"][0])
     outside = np.r_[0:6, 11:20]
@@ -177,7 +193,7 @@ def test_mood_marker_read_from_a_real_otio_file(warm_videos, tmp_path):
     )
     read = read_edit(otio_path)
     assert len(read.shots) == 2 and len(read.audio_clips) == 1
-    curve, warnings = estimate_affect(read, (Cut(10.0, "edit"),))
+    curve, warnings = affect_of(read, (Cut(10.0, "edit"),))
     assert warnings == []
     np.testing.assert_allclose(curve.valence[6:11], MOODS["sad"][0])
     assert np.all(curve.valence[:6] > 0.2) and np.all(curve.valence[11:] > 0.2)
@@ -188,7 +204,7 @@ def test_all_media_missing_raises_naming_the_timeline(calm_then_agitated):
     gone = replace(edit, name="lost reel", shots=tuple(
         replace(s, media_path=Path("/nowhere/x.mp4"), media_missing=True) for s in edit.shots))
     with pytest.raises(MissingMediaError) as err:
-        estimate_affect(gone, cuts)
+        affect_of(gone, cuts)
     text = str(err.value)
     assert "lost reel" in text and str(edit.source_path) in text and "relink" in text
 
@@ -197,7 +213,7 @@ def test_one_missing_shot_is_interpolated_with_zero_confidence(calm_then_agitate
     path = media_dir / "calm_agitated.mp4"
     edit, cuts = make_edit(path, [0.0, 5.0, 10.0, 15.0], audio=False, missing={1},
                            name="partly offline")
-    curve, warnings = estimate_affect(edit, cuts)
+    curve, warnings = affect_of(edit, cuts)
     assert np.all(curve.confidence[5:10] == 0) and np.all(curve.confidence[:5] > 0)
     assert np.all(np.isfinite(curve.valence)) and np.all(np.isfinite(curve.arousal))
     assert len(warnings) == 1 and "partly offline shot 1" in warnings[0]
@@ -205,20 +221,20 @@ def test_one_missing_shot_is_interpolated_with_zero_confidence(calm_then_agitate
 
 def test_bad_options_name_the_field(warm_videos):
     edit, cuts = warm_videos[0]
-    with pytest.raises(InvalidOptionError, match="affect_hop_s"):
-        estimate_affect(edit, cuts, hop_s=0)
+    with pytest.raises(InvalidOptionError, match="affect_hop_s"):  # bounds: once per job
+        ScoreOptions(affect_hop_s=0).validated()
     with pytest.raises(InvalidOptionError, match="vlm-nonexistent"):
-        estimate_affect(edit, cuts, backend="vlm-nonexistent")
+        affect_of(edit, cuts, backend="vlm-nonexistent")
 
 
 def test_progress_reaches_one_and_cancel_stops(warm_videos):
     edit, cuts = warm_videos[0]
     seen = []
     estimators.create("heuristic").estimate(
-        edit, cuts, progress=lambda stage, f, msg: seen.append((stage, f)))
+        edit, cuts, **passes(edit), progress=lambda stage, f, msg: seen.append((stage, f)))
     assert {s for s, _ in seen} == {"affect"} and seen[-1][1] == 1.0
     assert all(b >= a for (_, a), (_, b) in pairwise(seen))
     token = CancelToken()
     token.cancel()
     with pytest.raises(CancelledError):
-        estimate_affect(edit, cuts, cancel=token)
+        affect_of(edit, cuts, cancel=token)

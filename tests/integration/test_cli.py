@@ -107,6 +107,31 @@ def test_bad_option_names_the_field(timeline, tmp_path):
     assert out.returncode == 2 and "style" in out.stderr and "cinematic-orchestral" in out.stderr
 
 
+def test_backend_flags_choose_and_configure_the_backends(timeline, tmp_path):
+    font = "/usr/share/sounds/sf2/FluidR3_GM.sf2"
+    if not Path(font).is_file():
+        pytest.skip(f"no {font}")
+    out = run_cli("score", str(timeline), "-o", str(tmp_path / "out"), "--affect-backend",
+                  "heuristic", "--music-backend", "symbolic", "--backend-opt", f"soundfont={font}")
+    assert out.returncode == 0, out.stderr
+    assert (tmp_path / "out" / "score.wav").stat().st_size > 0
+    assert f"wrote {tmp_path / 'out' / 'score.mid'}" in out.stdout
+
+    listed = run_cli("backends")
+    assert "--backend-opt soundfont=" in listed.stdout
+
+    for flags, named in [
+        (["--backend-opt", "sound_font=/x.sf2"], "backend_options.sound_font"),
+        (["--backend-opt", "soundfont"], "--backend-opt"),
+        (["--backend-opt", "soundfont=/nowhere/GM.sf2"], "/nowhere/GM.sf2"),
+        (["--music-backend", "orchestra-in-a-box"], "symbolic"),
+    ]:
+        bad = run_cli("score", str(timeline), "-o", str(tmp_path / "bad"), *flags)
+        lines = bad.stderr.strip().splitlines()
+        assert bad.returncode == 2 and len(lines) == 1 and named in lines[0], bad.stderr
+    assert not (tmp_path / "bad").exists()
+
+
 def test_affect_writes_its_outputs(timeline, tmp_path):
     out = run_cli("affect", str(timeline), "-o", str(tmp_path), "--markers", "every:2")
     assert out.returncode == 0, out.stderr

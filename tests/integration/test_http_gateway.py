@@ -226,3 +226,39 @@ print(c.analyze({str(timeline)!r})["duration_s"])
                           timeout=120, cwd=Path(__file__).resolve().parents[2])
     assert done.returncode == 0, done.stderr
     assert float(done.stdout) == pytest.approx(4.0)
+
+
+def test_a_project_is_chosen_from_an_fcpxml_library(bridge, tmp_path):
+    from bridge.media.synth import SceneSpec, encode_scenes
+
+    media = tmp_path / "plate.mp4"
+    encode_scenes(media, [SceneSpec(3.0, background=(200, 60, 40), shapes=2, speed_px_s=50)],
+                  width=96, height=64, audio=False)
+
+    def project(name: str, seconds: int) -> str:
+        return (f'<project name="{name}"><sequence format="r1" duration="{seconds}s"><spine>'
+                f'<asset-clip ref="r2" offset="0s" duration="{seconds}s" name="{name} clip"/>'
+                '</spine></sequence></project>')
+
+    library = tmp_path / "Day 1.fcpxml"
+    library.write_text(
+        '<?xml version="1.0" encoding="UTF-8"?>\n<!DOCTYPE fcpxml>\n<fcpxml version="1.9">'
+        '<resources><format id="r1" frameDuration="1/25s" width="96" height="64"/>'
+        '<asset id="r2" name="plate" start="0s" duration="3s" hasVideo="1" format="r1">'
+        f'<media-rep kind="original-media" src="{media.as_uri()}"/></asset></resources>'
+        f'<library><event name="Day 1">{project("Rough", 3)}{project("Fine", 2)}</event>'
+        '</library></fcpxml>'
+    )
+
+    def last_event(options: dict) -> dict:
+        status, _, payload = raw(bridge, "POST", "/v1/AnalyzeTimeline",
+                                 body={"path": str(library), "options": options})
+        assert status == 200
+        blocks = [b for b in payload.decode().split("\n\n") if b]
+        return json.loads(blocks[-1][len("data: "):])
+
+    chosen = last_event({"timelineName": "Fine"})["analysis"]
+    assert chosen["timeline_name"] == "Fine" and chosen["duration_s"] == pytest.approx(2.0)
+    error = last_event({})["error"]
+    assert error["code"] == "INVALID_ARGUMENT"
+    assert "'Rough', 'Fine'" in error["message"] and "--timeline NAME" in error["message"]

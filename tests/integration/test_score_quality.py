@@ -17,10 +17,10 @@ import soundfile
 from fixture_timelines import shots_timeline
 
 from bridge import ScoreOptions, analyze_timeline, score_timeline
-from bridge.baselines import render_baseline
 from bridge.eval import evaluate
 from bridge.media.synth import SceneSpec, encode_scenes
 from bridge.music import MusicRequest
+from bridge.quality.baselines import render_baseline
 from bridge.timeline.build import ShotSpec, write_timeline
 
 pytestmark = pytest.mark.timeout(900)

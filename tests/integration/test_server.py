@@ -72,6 +72,8 @@ def test_health_reflection_and_backends(bridge, client):
     backends = client.list_backends()
     assert {"heuristic"} <= {b["name"] for b in backends["affect"]}
     assert {"symbolic"} <= {b["name"] for b in backends["music"]}
+    symbolic = next(b for b in backends["music"] if b["name"] == "symbolic")
+    assert symbolic["options"][0]["name"] == "soundfont" and symbolic["options"][0]["description"]
     # Reflection lists the service, so grpcurl and friends can discover it.
     from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
@@ -245,6 +247,7 @@ def test_restart_lists_finished_jobs(bridge, client, short_timeline, tmp_path):
         (ScoreOptions(seed=-1), "seed"),
         (ScoreOptions(duck_db=500), "duck_db"),
         (ScoreOptions(markers="often"), "markers"),
+        (ScoreOptions(backend_options={"sound_font": "x.sf2"}), "backend_options.sound_font"),
     ],
 )
 def test_absurd_options_are_invalid_argument(client, short_timeline, options, field):
@@ -320,7 +323,7 @@ def test_health_not_serving_until_ready_and_after_stop(tmp_path):
 
 def test_score_via_server_and_cli(bridge, short_timeline, tmp_path, capsys):
     from bridge.cli import main
-    from bridge.server.commands import score_via_server
+    from bridge.client import score_via_server
 
     seen: list[str] = []
     token_file = tmp_path / "token"

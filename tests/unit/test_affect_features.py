@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bridge import picture
 from bridge.affect import features as ft
 from bridge.affect.features import FeatureTable
 from bridge.affect.heuristic import blended_scale, curve_from_features, smooth
+from bridge.analysis import picture
 from bridge.errors import MissingMediaError
 
 

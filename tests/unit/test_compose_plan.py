@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from bridge.compose import RELEASE_ALLOWANCE_S, arrange, compose_plan
+from bridge.compose.plan import MusicPlan
 from bridge.compose.theory import BRIGHT_MODES
 from bridge.errors import InvalidOptionError
 from bridge.style import STYLES
@@ -218,3 +219,14 @@ def test_very_short_timeline_still_plans():
     assert all(
         n.end_s <= 1.5 - RELEASE_ALLOWANCE_S + 1e-9 for tr in arrangement.tracks for n in tr.notes
     )
+
+
+def test_plan_round_trips_through_its_dict():
+    _, _, _, plan = _story(seed=3)
+    back = MusicPlan.from_dict(json.loads(plan.to_json()))
+    assert back.to_json() == plan.to_json()
+    np.testing.assert_array_equal(back.beat_times_s, plan.beat_times_s)  # bit for bit
+    np.testing.assert_array_equal(back.tempo.downbeats, plan.tempo.downbeats)
+    assert back.chords == plan.chords and back.sections == plan.sections
+    assert (back.tonic_pc, back.motif, back.statements) == (plan.tonic_pc, plan.motif,
+                                                            plan.statements)

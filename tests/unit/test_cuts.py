@@ -1,4 +1,4 @@
-"""bridge.cuts on Edits over real encoded media with known cut times."""
+"""bridge.analysis.cuts on Edits over real encoded media with known cut times."""
 
 from __future__ import annotations
 
@@ -8,17 +8,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bridge.cuts import (
+from bridge.analysis.cuts import (
     DEFAULT_THRESHOLD,
     change_indices,
     find_cuts,
     histogram_distance,
     successive_distances,
 )
+from bridge.analysis.picture import hsv_histogram, observe_picture, problems
 from bridge.errors import CancelledError
 from bridge.media import sample_frames
 from bridge.media.synth import SceneSpec, encode_scenes, write_not_media
-from bridge.picture import hsv_histogram, observe_picture, problems
 from bridge.progress import CancelToken
 from bridge.types import Clip, Cut, Edit, Transition
 
@@ -92,11 +92,16 @@ def test_change_indices_skips_flashes():
     assert change_indices(dist, skip_dist=skip, threshold=0.35) == [1, 5]
 
 
+def cuts_of(edit: Edit, **options) -> tuple[Cut, ...]:
+    """find_cuts after the picture pass it takes as input, as the pipeline runs them."""
+    return find_cuts(edit, picture=observe_picture(edit), **options)
+
+
 def test_detected_cuts_match_encoded_cuts_within_a_frame(six):
     path, encoded = six
     assert len(encoded) == 5
     edit = make_edit([shot("one", 0.0, 30.0, path, 0.0)], duration_s=30.0)
-    cuts = find_cuts(edit)
+    cuts = cuts_of(edit)
     assert [c.kind for c in cuts] == ["detected"] * 5
     assert np.abs(np.array([c.time_s for c in cuts]) - encoded).max() <= FRAME_S + 1e-6
     assert all(0.35 <= c.strength <= 1.0 for c in cuts)
@@ -107,7 +112,7 @@ def test_a_flash_is_not_a_cut(six):
     seen = sample_frames(path, FLASH_AT_S, FLASH_AT_S + 0.5, rate_hz=2.0, width=32)
     assert seen[0].rgb.mean() > 240  # the detector's samples really do land on the flash
     edit = make_edit([shot("one", 0.0, 30.0, path, 0.0)], duration_s=30.0)
-    assert all(abs(c.time_s - FLASH_AT_S) > 1.0 for c in find_cuts(edit))
+    assert all(abs(c.time_s - FLASH_AT_S) > 1.0 for c in cuts_of(edit))
 
 
 def test_edit_points_gaps_transitions_and_detected_cuts(six):
@@ -120,7 +125,7 @@ def test_edit_points_gaps_transitions_and_detected_cuts(six):
     ]
     edit = make_edit(shots, duration_s=12.0,
                      transitions=[Transition("SMPTE_Dissolve", 8.5, 9.5)])
-    cuts = find_cuts(edit)
+    cuts = cuts_of(edit)
     edits = [c for c in cuts if c.kind == "edit"]
     assert [c.time_s for c in edits] == [3.0, 4.0, 9.0]
     assert [c.transition for c in edits] == [None, None, "SMPTE_Dissolve"]
@@ -129,14 +134,14 @@ def test_edit_points_gaps_transitions_and_detected_cuts(six):
     expected = [4.0 + (encoded[1] - 8.0), 9.0 + (encoded[3] - 20.0)]
     assert detected == pytest.approx(expected, abs=FRAME_S + 1e-6)
     assert [c.time_s for c in cuts] == sorted(c.time_s for c in cuts)
-    only_edits = find_cuts(edit, detect_inside=False)
+    only_edits = cuts_of(edit, detect_inside=False)
     assert only_edits == tuple(edits)
 
 
 def test_time_warped_shot_maps_back_to_record_frames(six):
     path, encoded = six
     edit = make_edit([shot("fast", 0.0, 5.0, path, 0.0, speed=2.0)], duration_s=5.0)
-    cuts = find_cuts(edit)
+    cuts = cuts_of(edit)
     # media cut 4.36 s at double speed shows first on record frame ceil(54.5) = 55
     assert cuts == (Cut(time_s=2.2, kind="detected", strength=cuts[0].strength),)
     assert cuts[0].time_s * 2 == pytest.approx(encoded[0], abs=2 * FRAME_S)
@@ -149,7 +154,7 @@ def test_missing_media_keeps_edit_points(six, tmp_path):
         shot("gone", 5.0, 10.0, tmp_path / "gone.mp4", 0.0),
         shot("real", 10.0, 15.0, path, 0.0),
     ]
-    cuts = find_cuts(make_edit(shots, duration_s=15.0))
+    cuts = cuts_of(make_edit(shots, duration_s=15.0))
     assert [(round(c.time_s, 3), c.kind) for c in cuts] == [
         (5.0, "edit"), (10.0, "edit"), (14.36, "detected")]
 
@@ -173,8 +178,9 @@ def test_progress_and_cancel(six):
     edit = make_edit([shot("a", 0.0, 12.0, path, 0.0), shot("b", 12.0, 24.0, path, 12.0)],
                      duration_s=24.0)
     calls = []
-    find_cuts(edit, progress=lambda stage, f, msg: calls.append((stage, f)))
-    # called on its own, find_cuts runs the picture pass first and reports it as such
+    record = lambda stage, f, msg: calls.append((stage, f))  # noqa: E731
+    find_cuts(edit, picture=observe_picture(edit, progress=record), progress=record)
+    # the picture pass reports itself; cut detection only its own work
     assert [s for s, _ in calls] == ["picture"] * 3 + ["cuts"] * 4
     for stage in ("picture", "cuts"):
         fractions = [f for s, f in calls if s == stage]
@@ -182,12 +188,12 @@ def test_progress_and_cancel(six):
     token = CancelToken()
     token.cancel()
     with pytest.raises(CancelledError):
-        find_cuts(edit, cancel=token)
+        cuts_of(edit, cancel=token)
 
 
 def test_changes_next_to_an_edit_point_are_not_localised(six, monkeypatch):
     """A scene change within min_shot_s of an edit point is dropped without decoding for it."""
-    import bridge.cuts as cuts_module
+    import bridge.analysis.cuts as cuts_module
 
     path, scene_cuts = six
     first, second = scene_cuts[0], scene_cuts[1]
@@ -205,7 +211,7 @@ def test_changes_next_to_an_edit_point_are_not_localised(six, monkeypatch):
         return real(path_, t0, t1, **kw)
 
     monkeypatch.setattr(cuts_module, "frames_between", counting)
-    found = find_cuts(edit, min_shot_s=1.0)
+    found = cuts_of(edit, min_shot_s=1.0)
     detected = [c.time_s for c in found if c.kind == "detected"]
     assert detected == pytest.approx([3.0 + second - b_start], abs=1 / float(RATE) + 1e-6)
     assert len(localised) == 1  # only the change that is kept was localised

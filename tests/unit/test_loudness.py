@@ -14,7 +14,7 @@ import pyloudnorm
 import pytest
 from scipy import signal
 
-from bridge.render.loudness import (
+from bridge.music.loudness import (
     LevelMeter,
     chunk_gain_block,
     k_weighting_sos,

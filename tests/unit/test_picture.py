@@ -8,8 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bridge.media.synth import SceneSpec, encode_scenes
-from bridge.picture import (
+from bridge.analysis.picture import (
     COLOUR_FEATURES,
     HISTOGRAM_BINS,
     MEDIA_MISSING,
@@ -17,6 +16,7 @@ from bridge.picture import (
     observe_picture,
     problems,
 )
+from bridge.media.synth import SceneSpec, encode_scenes
 from bridge.types import Clip, Edit
 
 RATE = Fraction(25)

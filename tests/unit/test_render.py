@@ -19,12 +19,12 @@ import soundfile
 from scipy import signal
 
 from bridge.errors import BackendUnavailableError, CancelledError, InvalidOptionError
+from bridge.music import render_arrangement
+from bridge.music.master import measure_file
 from bridge.progress import CancelToken
 from bridge.render import (
     SOUNDFONT_ENV,
     find_soundfont,
-    measure_file,
-    render_arrangement,
     soundfont_available,
 )
 from bridge.types import Arrangement, Note, Track, samples_for

@@ -44,7 +44,14 @@ class ScoreRequest(_message.Message):
     def __init__(self, otio_json: _Optional[str] = ..., path: _Optional[str] = ..., options: _Optional[_Union[ScoreOptions, _Mapping]] = ...) -> None: ...
 
 class ScoreOptions(_message.Message):
-    __slots__ = ("style", "seed", "affect_backend", "music_backend", "stems", "duck_db", "markers", "output_dir", "soundfont", "sample_rate", "analysis_rate_hz", "affect_hop_s", "detect_cuts", "report", "overwrite")
+    __slots__ = ("style", "seed", "affect_backend", "music_backend", "stems", "duck_db", "markers", "output_dir", "soundfont", "sample_rate", "analysis_rate_hz", "affect_hop_s", "detect_cuts", "report", "backend_options", "cut_detector", "overwrite", "timeline_name", "timeline_rate")
+    class BackendOptionsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
     STYLE_FIELD_NUMBER: _ClassVar[int]
     SEED_FIELD_NUMBER: _ClassVar[int]
     AFFECT_BACKEND_FIELD_NUMBER: _ClassVar[int]
@@ -59,7 +66,11 @@ class ScoreOptions(_message.Message):
     AFFECT_HOP_S_FIELD_NUMBER: _ClassVar[int]
     DETECT_CUTS_FIELD_NUMBER: _ClassVar[int]
     REPORT_FIELD_NUMBER: _ClassVar[int]
+    BACKEND_OPTIONS_FIELD_NUMBER: _ClassVar[int]
+    CUT_DETECTOR_FIELD_NUMBER: _ClassVar[int]
     OVERWRITE_FIELD_NUMBER: _ClassVar[int]
+    TIMELINE_NAME_FIELD_NUMBER: _ClassVar[int]
+    TIMELINE_RATE_FIELD_NUMBER: _ClassVar[int]
     style: str
     seed: int
     affect_backend: str
@@ -74,8 +85,12 @@ class ScoreOptions(_message.Message):
     affect_hop_s: float
     detect_cuts: bool
     report: bool
+    backend_options: _containers.ScalarMap[str, str]
+    cut_detector: str
     overwrite: bool
-    def __init__(self, style: _Optional[str] = ..., seed: _Optional[int] = ..., affect_backend: _Optional[str] = ..., music_backend: _Optional[str] = ..., stems: _Optional[bool] = ..., duck_db: _Optional[float] = ..., markers: _Optional[str] = ..., output_dir: _Optional[str] = ..., soundfont: _Optional[str] = ..., sample_rate: _Optional[int] = ..., analysis_rate_hz: _Optional[float] = ..., affect_hop_s: _Optional[float] = ..., detect_cuts: _Optional[bool] = ..., report: _Optional[bool] = ..., overwrite: _Optional[bool] = ...) -> None: ...
+    timeline_name: str
+    timeline_rate: str
+    def __init__(self, style: _Optional[str] = ..., seed: _Optional[int] = ..., affect_backend: _Optional[str] = ..., music_backend: _Optional[str] = ..., stems: _Optional[bool] = ..., duck_db: _Optional[float] = ..., markers: _Optional[str] = ..., output_dir: _Optional[str] = ..., soundfont: _Optional[str] = ..., sample_rate: _Optional[int] = ..., analysis_rate_hz: _Optional[float] = ..., affect_hop_s: _Optional[float] = ..., detect_cuts: _Optional[bool] = ..., report: _Optional[bool] = ..., backend_options: _Optional[_Mapping[str, str]] = ..., cut_detector: _Optional[str] = ..., overwrite: _Optional[bool] = ..., timeline_name: _Optional[str] = ..., timeline_rate: _Optional[str] = ...) -> None: ...
 
 class JobRef(_message.Message):
     __slots__ = ("job_id",)
@@ -132,16 +147,20 @@ class Error(_message.Message):
     def __init__(self, code: _Optional[str] = ..., message: _Optional[str] = ..., path: _Optional[str] = ..., field: _Optional[str] = ...) -> None: ...
 
 class Cut(_message.Message):
-    __slots__ = ("time_s", "kind", "strength", "transition")
+    __slots__ = ("time_s", "kind", "strength", "transition", "start_s", "end_s")
     TIME_S_FIELD_NUMBER: _ClassVar[int]
     KIND_FIELD_NUMBER: _ClassVar[int]
     STRENGTH_FIELD_NUMBER: _ClassVar[int]
     TRANSITION_FIELD_NUMBER: _ClassVar[int]
+    START_S_FIELD_NUMBER: _ClassVar[int]
+    END_S_FIELD_NUMBER: _ClassVar[int]
     time_s: float
     kind: str
     strength: float
     transition: str
-    def __init__(self, time_s: _Optional[float] = ..., kind: _Optional[str] = ..., strength: _Optional[float] = ..., transition: _Optional[str] = ...) -> None: ...
+    start_s: float
+    end_s: float
+    def __init__(self, time_s: _Optional[float] = ..., kind: _Optional[str] = ..., strength: _Optional[float] = ..., transition: _Optional[str] = ..., start_s: _Optional[float] = ..., end_s: _Optional[float] = ...) -> None: ...
 
 class AffectCurve(_message.Message):
     __slots__ = ("hop_s", "valence", "arousal", "confidence", "source")
@@ -317,14 +336,28 @@ class ListJobsResponse(_message.Message):
     def __init__(self, jobs: _Optional[_Iterable[_Union[Job, _Mapping]]] = ...) -> None: ...
 
 class Backend(_message.Message):
-    __slots__ = ("name", "available", "reason")
+    __slots__ = ("name", "available", "reason", "options", "description")
     NAME_FIELD_NUMBER: _ClassVar[int]
     AVAILABLE_FIELD_NUMBER: _ClassVar[int]
     REASON_FIELD_NUMBER: _ClassVar[int]
+    OPTIONS_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
     name: str
     available: bool
     reason: str
-    def __init__(self, name: _Optional[str] = ..., available: _Optional[bool] = ..., reason: _Optional[str] = ...) -> None: ...
+    options: _containers.RepeatedCompositeFieldContainer[BackendOption]
+    description: str
+    def __init__(self, name: _Optional[str] = ..., available: _Optional[bool] = ..., reason: _Optional[str] = ..., options: _Optional[_Iterable[_Union[BackendOption, _Mapping]]] = ..., description: _Optional[str] = ...) -> None: ...
+
+class BackendOption(_message.Message):
+    __slots__ = ("name", "description", "default_value")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    DEFAULT_VALUE_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    description: str
+    default_value: str
+    def __init__(self, name: _Optional[str] = ..., description: _Optional[str] = ..., default_value: _Optional[str] = ...) -> None: ...
 
 class ListBackendsResponse(_message.Message):
     __slots__ = ("affect", "music")

@@ -9,8 +9,9 @@ import pytest
 import soundfile
 
 from bridge.errors import InvalidOptionError
-from bridge.mix import ducking_envelope
-from bridge.render import render_arrangement, soundfont_available
+from bridge.music import render_arrangement
+from bridge.music.ducking import ducking_envelope
+from bridge.render import soundfont_available
 from bridge.types import Arrangement, Note, Track
 
 SIDE_SR = 8_000
@@ -148,7 +149,7 @@ def test_rendered_music_drops_by_depth_under_dialogue(tmp_path):
 
 
 def test_side_chain_built_in_pieces_equals_the_whole():
-    from bridge.mix import SideChainLevel
+    from bridge.analysis.sound import SideChainLevel
 
     x = speech_like(duration_s=9.0, bursts_s=BURSTS_S)
     whole = SideChainLevel(duration_s=9.0)

@@ -114,8 +114,10 @@ class LevelMeter:
     result does not depend on how the signal was cut into blocks.
     """
 
-    def __init__(self, *, sr: int, channels: int = 2, chunk_n: int | None = None) -> None:
+    def __init__(self, *, sr: int, channels: int = 2, chunk_n: int | None = None,
+                 true_peak: bool = True) -> None:
         self.sr = sr
+        self.true_peak = true_peak  # False: loudness only (the 4x oversampler is most of the cost)
         self.chunk_n = chunk_n or chunk_size_for(sr=sr)
         self._sos = k_weighting_sos(sr=sr)
         self._zi = np.zeros((self._sos.shape[0], 2, channels))
@@ -144,6 +146,8 @@ class LevelMeter:
             np.concatenate([self._sq_rest, _across_channels(np.square(weighted), np.add)]),
             self.chunk_n, np.sum, self._energy_parts,
         )  # fmt: skip
+        if not self.true_peak:
+            return
         upsampled = self._oversampled_abs(block)
         skip = min(self._peak_skip, len(upsampled))
         self._peak_skip -= skip
@@ -154,7 +158,8 @@ class LevelMeter:
 
     def finish(self) -> LevelStats:
         # flush the interpolator with zeros so the last samples' peaks are counted too
-        tail = self._oversampled_abs(np.zeros_like(self._history))
+        tail = (self._oversampled_abs(np.zeros_like(self._history)) if self.true_peak
+                else np.zeros(0))
         peak_rest = self._take_chunks(
             np.concatenate([self._peak_rest, tail]), self.chunk_n * OVERSAMPLE, np.max,
             self._peak_parts,
@@ -169,6 +174,8 @@ class LevelMeter:
         ]
         peak = np.concatenate(peaks)
         n_chunks = math.ceil(self._n / self.chunk_n)
+        if not self.true_peak:
+            peak = np.full(n_chunks, np.nan, np.float32)  # not measured
         if len(peak) > n_chunks:  # what the flush produced belongs to the final chunk
             peak[n_chunks - 1] = peak[n_chunks - 1 :].max()
             peak = peak[:n_chunks]
@@ -263,6 +270,7 @@ def plan_gain(
     lookahead_s: float = 0.005,
     release_db_per_s: float = 60.0,
     max_gain_db: float = 40.0,
+    fixed_gain_db: float | None = None,
 ) -> GainPlan:
     """Static gain to reach ``target_lufs`` plus the limiter curve that holds the ceiling.
 
@@ -272,10 +280,11 @@ def plan_gain(
     A signal whose peaks carry its loudness may not reach the target below
     ``max_gain_db``; then the ceiling wins and ``predicted_lufs`` says how far it got.
     ``margin_db`` keeps the internal ceiling under ``true_peak_dbtp`` to absorb 24-bit
-    rounding and differences between true-peak meters.
+    rounding and differences between true-peak meters. ``fixed_gain_db`` skips the search:
+    that static gain, and the limiter curve that holds the ceiling under it.
     """
     measured = stats.integrated_lufs()
-    if not math.isfinite(measured):
+    if not math.isfinite(measured) and fixed_gain_db is None:
         return GainPlan(0.0, np.ones(len(stats.peak)), measured)
     chunk_s = stats.chunk_n / stats.sr
     ceiling = 10 ** ((true_peak_dbtp - margin_db) / 20)
@@ -290,6 +299,9 @@ def plan_gain(
         )
         return stats.integrated_lufs(g * curve), curve
 
+    if fixed_gain_db is not None:  # a re-rendered stretch keeps its version's gain
+        predicted, curve = attempt(fixed_gain_db)
+        return GainPlan(fixed_gain_db, curve, predicted)
     low = min(target_lufs - measured, max_gain_db)
     predicted, curve = attempt(low)
     if predicted >= target_lufs - 0.02 or low >= max_gain_db:

@@ -1,20 +1,34 @@
-"""Render an ``Arrangement`` to a loudness-normalised 24-bit WAV (and stems) in two passes.
+"""The finishing stage every music backend shares: float blocks in, the final WAVs out.
 
-Pass 1 plays every track on its own FluidSynth instance block by block, sums tracks into
-role stems, applies the ducking envelope and the end fade, writes the float32 audio to
-scratch files beside the output and feeds the mix to a streaming ``LevelMeter``.
-Between the passes ``plan_gain`` picks the static gain for ``target_lufs`` and a
-look-ahead limiter curve for the true-peak ceiling. Pass 2 reads the scratch files back,
-applies gain x limiter to the mix and to every stem (so stems still sum to the mix) and
-writes temp WAVs that are renamed into place only when everything succeeded. Memory is
-a few blocks plus ~30 MB of meter chunks per hour, whatever the length.
+A backend yields its audio as blocks: one mapping per block, role -> (n, channels) float32
+(channels 1 or 2; mono is played on both sides), every block carrying the same roles, the
+blocks back to back from the timeline's first sample. A backend without stems yields one
+role (e.g. ``{"music": block}``). Block sizes are the backend's choice and may vary; the
+result does not depend on them. A block belongs to the stage once yielded: it is ducked
+and faded in place, so a source must not reuse its arrays for the next block.
 
-Ducking is applied in pass 1, i.e. before loudness is measured: the loudness target
-holds for what the viewer hears, and the music between dialogue sits ``depth_db`` above
-the music under dialogue (exactly, except where the limiter acts).
+    result = master_audio(blocks, roles=("music",), out_path=wav, n_samples=n, sr=48_000)
+
+Pass 1 applies the gain envelope (dialogue ducking) and the end fade to every role, sums
+the roles into the mix (in role order), feeds the mix to a streaming ``LevelMeter`` and
+writes the float32 audio to scratch files beside the output. Between the passes
+``plan_gain`` picks the static gain for ``target_lufs`` and a look-ahead limiter curve for
+the true-peak ceiling. Pass 2 reads the scratch files back, applies gain x limiter to the
+mix and to every stem (so stems still sum to the mix) and writes temp WAVs that are
+renamed into place only when everything succeeded. Memory is a few blocks plus ~30 MB of
+meter chunks per hour, whatever the length.
+
+The result is exactly ``n_samples`` long: a source that runs short is padded with silence
+and one that runs long is cut (a neural decoder's length is a whole number of frames of
+its own). Ducking is applied before loudness is measured: the loudness target holds for
+what the viewer hears, and the music between dialogue sits ``depth_db`` above the music
+under dialogue (exactly, except where the limiter acts).
 
 The last ``END_FADE_S`` (30 ms, under one frame at any video rate) is faded out with a
-half-cosine ending at zero on the last sample, so the cut-off tails do not click.
+half-cosine ending at zero on the last sample, so cut-off tails do not click.
+
+``finish`` is the one call a backend makes: it builds the ducking envelope from the
+analysis's sound pass when the request asks for it, then runs ``master_audio``.
 """
 
 from __future__ import annotations
@@ -23,6 +37,7 @@ import math
 import os
 import re
 import uuid
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -31,15 +46,19 @@ import numpy as np
 import soundfile
 
 from bridge.errors import BridgeError, InvalidOptionError
+from bridge.music.base import MusicRequest
+from bridge.music.ducking import ducking_from_level
+from bridge.music.loudness import LevelMeter, chunk_gain_block, plan_gain
 from bridge.progress import NEVER_CANCELLED, CancelToken, ProgressFn, no_progress
-from bridge.render.loudness import LevelMeter, chunk_gain_block, plan_gain
-from bridge.render.soundfont import SynthTrack, find_soundfont
-from bridge.types import Arrangement
+from bridge.types import Analysis
 
 END_FADE_S = 0.03
 PASS1_SHARE = 0.8  # of the progress bar; pass 1 carries the synthesis
+WRITE_BLOCK_S = 10.0  # pass 2 reads the scratch audio back in blocks of this length
 _PCM24_MAX = 2**23 - 1
 _ROLE_NAME = re.compile(r"^[A-Za-z0-9_-]+$")
+
+RoleBlocks = Mapping[str, np.ndarray]  # role -> (n, channels) float32, one block of audio
 
 
 class GainEnvelope(Protocol):
@@ -49,46 +68,44 @@ class GainEnvelope(Protocol):
 
 
 @dataclass(frozen=True)
-class RenderResult:
+class MasterResult:
     path: Path
     stem_paths: dict[str, Path]
     n_samples: int
     sr: int
     integrated_lufs: float  # measured on the written file (-inf if silent)
     true_peak_dbtp: float  # measured on the written file, 4x oversampled
-    gain_db: float  # static normalisation gain applied to the synth output
+    gain_db: float  # static normalisation gain applied to the source
     limiter_db: float = 0.0  # deepest limiter gain reduction (<= 0)
     warnings: tuple[str, ...] = ()  # e.g. the target loudness was out of reach
 
 
-def render_arrangement(
-    arrangement: Arrangement,
+def master_audio(
+    blocks: Iterable[RoleBlocks],
     *,
+    roles: Sequence[str],
     out_path: Path | str,
     n_samples: int,
     sr: int = 48_000,
-    soundfont: Path | str | None = None,
     stems_dir: Path | str | None = None,
     gain_envelope: GainEnvelope | None = None,
     target_lufs: float = -16.0,
     true_peak_dbtp: float = -1.0,
-    block_s: float = 10.0,
+    fixed_gain_db: float | None = None,
+    end_fade: bool = True,
     progress: ProgressFn = no_progress,
     cancel: CancelToken = NEVER_CANCELLED,
-) -> RenderResult:
-    """Render ``arrangement`` to exactly ``n_samples`` of 24-bit stereo WAV at ``sr``."""
+) -> MasterResult:
+    """Finish ``blocks`` into exactly ``n_samples`` of 24-bit stereo WAV at ``sr`` (and one
+    WAV per role in ``stems_dir`` when given). See the module doc.
+
+    A stretch rendered again for a re-score passes the gain its version was mastered with
+    (``fixed_gain_db``: no loudness search, the limiter still holds the ceiling) and
+    ``end_fade=False`` unless it ends the timeline."""
     out_path = Path(out_path)
-    _check_options(
-        out_path=out_path,
-        n_samples=n_samples,
-        sr=sr,
-        block_s=block_s,
-        target_lufs=target_lufs,
-        true_peak_dbtp=true_peak_dbtp,
-    )
-    _check_arrangement(arrangement)
-    font = find_soundfont(soundfont)
-    roles = list(dict.fromkeys(track.role for track in arrangement.tracks))
+    roles = list(roles)
+    _check_options(out_path=out_path, n_samples=n_samples, sr=sr, target_lufs=target_lufs,
+                   true_peak_dbtp=true_peak_dbtp, roles=roles)
     stems_dir = Path(stems_dir) if stems_dir is not None else None
     token = uuid.uuid4().hex[:8]
     # scratch audio: one file per role when stems are wanted, else only the mix (key "")
@@ -101,26 +118,21 @@ def render_arrangement(
         finals.update({role: stems_dir / f"{role}.wav" for role in roles})
     temps = {key: path.with_name(f".{path.stem}.{token}.tmp") for key, path in finals.items()}
     created_stems_dir = stems_dir is not None and not stems_dir.exists()
-    block_n = max(1, round(block_s * sr))
-    players: list[tuple[str, float, SynthTrack]] = []
     try:
         if stems_dir is not None:
             stems_dir.mkdir(parents=True, exist_ok=True)
-        players += _make_players(arrangement, font=font, sr=sr, n_samples=n_samples)
         meter = LevelMeter(sr=sr)
-        _synthesise(
-            players, roles=roles, scratch=scratch, meter=meter, n_samples=n_samples, sr=sr,
-            block_n=block_n, gain_envelope=gain_envelope, progress=progress, cancel=cancel,
+        _first_pass(
+            blocks, roles=roles, scratch=scratch, meter=meter, n_samples=n_samples, sr=sr,
+            gain_envelope=gain_envelope, end_fade=end_fade, progress=progress, cancel=cancel,
         )  # fmt: skip
-        for _, _, player in players:
-            player.close()
-        players.clear()
-        plan = plan_gain(meter.finish(), target_lufs=target_lufs, true_peak_dbtp=true_peak_dbtp)
+        plan = plan_gain(meter.finish(), target_lufs=target_lufs, true_peak_dbtp=true_peak_dbtp,
+                         fixed_gain_db=fixed_gain_db)
         out_meter = LevelMeter(sr=sr, chunk_n=round(sr * 0.1))  # totals only: 100 ms chunks
-        _write(
+        _second_pass(
             plan, chunk_n=meter.chunk_n, roles=roles, scratch=scratch, temps=temps,
             stems=stems_dir is not None, meter=out_meter, n_samples=n_samples, sr=sr,
-            block_n=block_n, progress=progress, cancel=cancel,
+            block_n=max(1, round(WRITE_BLOCK_S * sr)), progress=progress, cancel=cancel,
         )  # fmt: skip
         cancel.raise_if_cancelled()
         for key in sorted(temps, key=lambda k: k == ""):  # the mix last
@@ -134,8 +146,9 @@ def render_arrangement(
             raise BridgeError(f"cannot write audio: {err}", path=out_path) from err
         raise
     finally:
-        for _, _, player in players:
-            player.close()
+        close = getattr(blocks, "close", None)
+        if close is not None:  # a generator: let it release its synths or model now
+            close()
         for path in scratch.values():
             path.unlink(missing_ok=True)
 
@@ -147,7 +160,7 @@ def render_arrangement(
             f"loudness {lufs:.1f} LUFS misses the {target_lufs:.1f} LUFS target: the peaks "
             f"carry the loudness and the {true_peak_dbtp:.1f} dBTP ceiling comes first",
         )
-    return RenderResult(
+    return MasterResult(
         path=out_path,
         stem_paths={role: finals[role] for role in roles} if stems_dir is not None else {},
         n_samples=n_samples,
@@ -160,65 +173,129 @@ def render_arrangement(
     )
 
 
-def _make_players(
-    arrangement: Arrangement, *, font: Path, sr: int, n_samples: int
-) -> list[tuple[str, float, SynthTrack]]:
-    """One synth per track with all its notes queued: (role, volume, synth)."""
-    players = []
-    try:
-        for i, track in enumerate(arrangement.tracks):
-            try:
-                player = SynthTrack(font, sr=sr, program=track.program, is_drum=track.is_drum)
-            except InvalidOptionError as err:
-                raise InvalidOptionError(err.message, field=f"tracks[{i}].program") from err
-            players.append((track.role, track.volume, player))
-            for note in track.notes:
-                on = round(note.start_s * sr)
-                if on < n_samples:  # tails past the end are cut anyway
-                    player.add_note(
-                        on_sample=on, off_sample=round(note.end_s * sr), pitch=note.pitch,
-                        velocity=note.velocity,
-                    )  # fmt: skip
-    except BaseException:
-        for _, _, player in players:
-            player.close()
-        raise
-    return players
+def finish(
+    blocks: Iterable[RoleBlocks],
+    *,
+    roles: Sequence[str],
+    analysis: Analysis,
+    request: MusicRequest,
+    wav_path: Path,
+    stems_dir: Path,
+    fit_to_picture: bool = False,
+    max_stretch: float | None = None,
+    progress: ProgressFn = no_progress,
+    cancel: CancelToken = NEVER_CANCELLED,
+) -> MasterResult:
+    """``master_audio`` for a backend's ``generate``: the timeline's length, the request's rate,
+    stems and ducking under the dialogue the sound pass heard. ``fit_to_picture`` first bends
+    the blocks so a beat lands on every cut (``bridge.music.fit``; for backends whose audio
+    does not know the cuts)."""
+
+    edit = analysis.edit
+    if fit_to_picture:
+        from bridge.music.fit import MAX_STRETCH, fit_blocks
+
+        progress("fit", 0.0, "fitting the music to the cuts")
+        blocks = fit_blocks(blocks, roles=roles, sr=request.sr,
+                            cuts_s=[cut.time_s for cut in analysis.cuts],
+                            duration_s=edit.duration_s,
+                            max_stretch=MAX_STRETCH if max_stretch is None else max_stretch)
+    envelope = None
+    if request.duck_db > 0 and analysis.sound.heard_s:
+        envelope = ducking_from_level(analysis.sound, depth_db=request.duck_db)
+    return master_audio(
+        blocks,
+        roles=roles,
+        out_path=wav_path,
+        n_samples=edit.n_samples(request.sr),
+        sr=request.sr,
+        stems_dir=stems_dir if request.stems else None,
+        gain_envelope=envelope,
+        progress=progress,
+        cancel=cancel,
+    )
 
 
-def _synthesise(
-    players, *, roles, scratch, meter, n_samples, sr, block_n, gain_envelope, progress, cancel
+def _stereo_blocks(
+    blocks: Iterable[RoleBlocks], *, roles: list[str], n_samples: int, sr: int
+) -> Iterable[tuple[int, dict[str, np.ndarray]]]:
+    """(start sample, role -> (n, 2) float32) covering exactly [0, n_samples)."""
+    start = 0
+    for i, block in enumerate(blocks):
+        if start >= n_samples:
+            break  # a source that runs long is cut at the timeline's end
+        if set(block) != set(roles):
+            raise InvalidOptionError(
+                f"block {i} has roles {sorted(block)}, expected {sorted(roles)}", field="roles"
+            )
+        stereo = {role: _as_stereo(block[role], role=role, index=i) for role in roles}
+        lengths = {len(x) for x in stereo.values()}
+        if len(lengths) != 1:
+            raise InvalidOptionError(f"block {i} has roles of different lengths {sorted(lengths)}",
+                                     field="roles")
+        n = min(lengths.pop(), n_samples - start)
+        if n == 0:
+            continue
+        yield start, {role: x[:n] for role, x in stereo.items()}
+        start += n
+        del block, stereo  # let the source reuse the memory for its next block
+    if start < n_samples:  # a source that runs short ends in silence
+        pad_n = max(1, round(WRITE_BLOCK_S * sr))
+        for pad_start in range(start, n_samples, pad_n):
+            n = min(pad_n, n_samples - pad_start)
+            yield pad_start, {role: np.zeros((n, 2), dtype=np.float32) for role in roles}
+
+
+def _as_stereo(x: np.ndarray, *, role: str, index: int) -> np.ndarray:
+    x = np.asarray(x, dtype=np.float32)
+    if x.ndim == 1:
+        x = x[:, None]
+    if x.ndim != 2 or x.shape[1] not in (1, 2):
+        raise InvalidOptionError(
+            f"block {index} of role {role!r} has shape {x.shape}; expected (n, 1) or (n, 2)",
+            field="roles",
+        )
+    if not np.isfinite(x).all():
+        raise InvalidOptionError(f"block {index} of role {role!r} has NaN or inf samples",
+                                 field="roles")
+    if x.shape[1] == 1:
+        return np.repeat(x, 2, axis=1)
+    return x if x.flags.writeable else x.copy()  # e.g. np.broadcast_to views
+
+
+def _first_pass(
+    blocks, *, roles, scratch, meter, n_samples, sr, gain_envelope, end_fade, progress, cancel
 ) -> None:
-    """Pass 1: synthesise block by block, duck and fade, meter the mix, keep float32 audio."""
+    """Pass 1: duck and fade every role, meter the mix, keep float32 audio."""
     files = {name: open(path, "wb") for name, path in scratch.items()}  # noqa: SIM115
     try:
-        for start in range(0, n_samples, block_n):
+        cancel.raise_if_cancelled()
+        for start, stems in _stereo_blocks(blocks, roles=roles, n_samples=n_samples, sr=sr):
             cancel.raise_if_cancelled()
-            n = min(block_n, n_samples - start)
-            stems = {role: np.zeros((n, 2), dtype=np.float32) for role in roles}
-            for role, volume, player in players:
-                stems[role] += player.render(n) * np.float32(volume)
+            n = len(stems[roles[0]])
             envelope = _envelope(
-                start=start, n=n, n_samples=n_samples, sr=sr, gain_envelope=gain_envelope
+                start=start, n=n, n_samples=n_samples, sr=sr, gain_envelope=gain_envelope,
+                end_fade=end_fade,
             )
-            if envelope is not None:
+            if envelope is not None:  # in place: a copy of every role would double the block
                 for role in roles:
                     stems[role] *= envelope[:, None]
             mix = _sum_stems(stems, roles, n)
             meter.add(mix)
             for name, f in files.items():
-                f.write(memoryview(stems[name] if name else mix))
+                f.write(memoryview(np.ascontiguousarray(stems[name] if name else mix)))
             progress(
                 "render",
                 PASS1_SHARE * (start + n) / n_samples,
-                f"synthesised {(start + n) / sr:.1f} of {n_samples / sr:.1f} s",
+                f"rendered {(start + n) / sr:.1f} of {n_samples / sr:.1f} s",
             )
+            del stems, mix, envelope  # before the source makes the next block
     finally:
         for f in files.values():
             f.close()
 
 
-def _write(
+def _second_pass(
     plan, *, chunk_n, roles, scratch, temps, stems, meter, n_samples, sr, block_n, progress, cancel
 ) -> None:
     """Pass 2: gain x limiter on the mix and every stem, 24-bit temp WAVs, meter the result."""
@@ -270,7 +347,8 @@ def _sum_stems(
 
 
 def _envelope(
-    *, start: int, n: int, n_samples: int, sr: int, gain_envelope: GainEnvelope | None
+    *, start: int, n: int, n_samples: int, sr: int, gain_envelope: GainEnvelope | None,
+    end_fade: bool = True,
 ) -> np.ndarray | None:
     """Ducking gain times the end fade for one block, or None when both are 1."""
     fade_n = min(n_samples, max(1, round(END_FADE_S * sr)))
@@ -282,7 +360,7 @@ def _envelope(
             raise InvalidOptionError(
                 f"gain envelope gave shape {env.shape}, expected ({n},)", field="gain_envelope"
             )
-    if start + n > fade_start:
+    if end_fade and start + n > fade_start:
         k = np.arange(max(start, fade_start), start + n) - fade_start + 1
         fade = (0.5 * (1 + np.cos(np.pi * k / fade_n))).astype(np.float32)  # 0 on the last sample
         env = np.ones(n, dtype=np.float32) if env is None else env.copy()
@@ -301,54 +379,28 @@ def _check_options(
     out_path: Path,
     n_samples: int,
     sr: int,
-    block_s: float,
     target_lufs: float,
     true_peak_dbtp: float,
+    roles: list[str],
 ) -> None:
+    """Arguments of a direct call (a job's options were checked once, in ScoreOptions)."""
     if not out_path.parent.is_dir():
         raise InvalidOptionError("the output folder does not exist", path=out_path.parent)
     if not isinstance(n_samples, int | np.integer) or n_samples <= 0:
         raise InvalidOptionError(f"{n_samples!r} is not a positive sample count", field="n_samples")
     if not 8_000 <= sr <= 192_000:
         raise InvalidOptionError(f"{sr} Hz is outside 8000..192000", field="sr")
-    if not block_s > 0:
-        raise InvalidOptionError(f"{block_s} s is not positive", field="block_s")
     if not -70 < target_lufs < 0:
         raise InvalidOptionError(f"{target_lufs} LUFS is outside -70..0", field="target_lufs")
     if not -20 <= true_peak_dbtp <= 0:
         raise InvalidOptionError(f"{true_peak_dbtp} dBTP is outside -20..0", field="true_peak_dbtp")
-
-
-def _check_arrangement(arrangement: Arrangement) -> None:
-    for i, track in enumerate(arrangement.tracks):
-        where = f"tracks[{i}]"
-        if not _ROLE_NAME.match(track.role):
-            raise InvalidOptionError(
-                f"role {track.role!r} is not a plain name [A-Za-z0-9_-]", field=f"{where}.role"
-            )
-        if not 0 <= track.program <= 127:
-            raise InvalidOptionError(
-                f"program {track.program} is outside 0..127", field=f"{where}.program"
-            )
-        if not (track.volume >= 0 and math.isfinite(track.volume)):
-            raise InvalidOptionError(
-                f"volume {track.volume} is not a finite gain >= 0", field=f"{where}.volume"
-            )
-        for j, note in enumerate(track.notes):
-            here = f"{where}.notes[{j}]"
-            if not 0 <= note.pitch <= 127:
-                raise InvalidOptionError(
-                    f"pitch {note.pitch} is outside 0..127", field=f"{here}.pitch"
-                )
-            if not 1 <= note.velocity <= 127:
-                raise InvalidOptionError(
-                    f"velocity {note.velocity} is outside 1..127", field=f"{here}.velocity"
-                )
-            if not (0 <= note.start_s <= note.end_s and math.isfinite(note.end_s)):
-                raise InvalidOptionError(
-                    f"times {note.start_s}..{note.end_s} s are not 0 <= start <= end",
-                    field=f"{here}.start_s",
-                )
+    if not roles or len(set(roles)) != len(roles):
+        raise InvalidOptionError(f"roles {roles} must be distinct and at least one",
+                                 field="roles")
+    for role in roles:  # stems are named after their roles
+        if not _ROLE_NAME.match(role):
+            raise InvalidOptionError(f"role {role!r} is not a plain name [A-Za-z0-9_-]",
+                                     field="roles")
 
 
 def measure_file(path: Path | str) -> tuple[float, float]:

@@ -21,14 +21,17 @@ from dataclasses import dataclass
 import numpy as np
 
 from bridge import media
+from bridge.cache import AnalysisCache
 from bridge.errors import MissingMediaError, UndecodableMediaError
 from bridge.progress import NEVER_CANCELLED, CancelToken, ProgressFn, no_progress
 from bridge.types import Clip, Edit
 
 STAGE = "picture"
+PICTURE_VERSION = 1  # bump when a measurement changes: cached entries of older versions go unused
 MEDIA_MISSING = "media missing"
 DARK_LUMA = 0.15  # luma below this (fraction of full scale) counts as a dark pixel
 MOTION_REF_DT_S = 1 / 25  # motion is expressed per this frame interval
+FADE_GAIN_RANGE = (2 / 3, 1.5)  # per-frame brightness gains taken as a fade (a flash jumps more)
 COLOUR_FEATURES = ("brightness", "saturation", "colourfulness", "warmth", "dark_share")
 _HUE_BINS, _SAT_BINS, _VAL_BINS, _GREY_BINS = 18, 2, 3, 4
 _GREY_SAT = 0.15  # below this saturation hue is noise: such pixels are binned by value only
@@ -88,16 +91,22 @@ def warmth(rgb: np.ndarray) -> float:
 
 
 def motion(rgb: np.ndarray, successor: np.ndarray, *, dt_s: float) -> float:
-    """Mean absolute luma change between a frame and the next, per 1/25 s.
+    """Mean absolute luma change between a frame and the next, per 1/25 s, after the
+    overall brightness change is taken out.
 
-    Scaled linearly by ``MOTION_REF_DT_S / dt_s`` (small displacements change the picture
-    in proportion to time) so 24p, 25p and 60p material compare.
+    A fade scales every pixel by the same gain: that is light, not movement, so the next
+    frame is compared with this one times the gain between their means. Scaled linearly
+    by ``MOTION_REF_DT_S / dt_s`` (small displacements change the picture in proportion to
+    time) so 24p, 25p and 60p material compare.
     """
     if rgb.shape != successor.shape:
         raise ValueError(f"frame shapes differ: {rgb.shape} vs {successor.shape}")
     if dt_s <= 0:
         raise ValueError(f"dt_s must be positive, got {dt_s}")
-    diff = float(np.abs(luma(rgb) - luma(successor)).mean())
+    y0, y1 = luma(rgb), luma(successor)
+    m0, m1 = float(y0.mean()), float(y1.mean())
+    gain = float(np.clip(m1 / m0, *FADE_GAIN_RANGE)) if m0 > 1e-3 else 1.0
+    diff = float(np.abs(y1 - gain * y0).mean())
     return diff * MOTION_REF_DT_S / dt_s
 
 
@@ -184,9 +193,33 @@ def _empty(shot: Clip, problem: str) -> ShotPicture:
                        np.zeros((0, len(COLOUR_FEATURES))), none, problem=problem)
 
 
+def _measure_media(shot: Clip, start_s: float, end_s: float, *, rate_hz: float, width: int,
+                   cancel: CancelToken) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(media times, histograms, colour, motion) of samples in media [start_s, end_s)."""
+    frames = media.sample_frames(shot.media_path, start_s, end_s, rate_hz=rate_hz,
+                                 width=width, cancel=cancel)
+    # a reversed or sped-up clip shows the change over |speed| times the interval
+    motions = np.array([
+        motion(f.rgb, f.successor, dt_s=f.successor_dt_s / abs(shot.speed))
+        if f.successor is not None and f.successor_dt_s > 0 else np.nan
+        for f in frames
+    ])
+    return (np.array([f.time_s for f in frames]),
+            np.stack([hsv_histogram(f.rgb) for f in frames]) if frames
+            else np.zeros((0, HISTOGRAM_BINS)),
+            np.array([colour_measures(f.rgb) for f in frames]) if frames
+            else np.zeros((0, len(COLOUR_FEATURES))),
+            motions)
+
+
 def measure_shot(shot: Clip, *, rate_hz: float = 2.0, width: int = 160,
-                 cancel: CancelToken = NEVER_CANCELLED) -> ShotPicture:
-    """Sample one shot's media once and measure every frame; never raises for bad media."""
+                 cancel: CancelToken = NEVER_CANCELLED,
+                 cache: AnalysisCache | None = None) -> ShotPicture:
+    """Sample one shot's media once and measure every frame; never raises for bad media.
+
+    With a cache, a shot whose (media, source range) was measured before decodes nothing,
+    and a trimmed one decodes only the media time the earlier measurement did not cover.
+    """
     if not readable(shot):
         return _empty(shot, MEDIA_MISSING)
     freeze = abs(shot.speed) < 1e-6
@@ -195,44 +228,65 @@ def measure_shot(shot: Clip, *, rate_hz: float = 2.0, width: int = 160,
         if freeze:
             # A held frame is exactly the frame at the clip's source in; sampling would
             # snap to the nearest keyframe instead.
-            frames = media.frames_between(shot.media_path, start_s, start_s + 0.1,
-                                          width=width)[:1]
+            held = media.frames_between(shot.media_path, start_s, start_s + 0.1,
+                                        width=width)[:1]
+            if not held:
+                return _empty(shot, "no frames in the clip's range")
+            record = np.arange(shot.record_start_s, shot.record_end_s, 1.0 / rate_hz)
+            n = len(record)
+            return ShotPicture(shot, np.full(n, held[0].time_s), record,
+                               np.tile(hsv_histogram(held[0].rgb), (n, 1)),
+                               np.tile(colour_measures(held[0].rgb), (n, 1)), np.zeros(n))
+        if cache is None:
+            times, hists, colour, motions = _measure_media(
+                shot, start_s, end_s, rate_hz=rate_hz, width=width, cancel=cancel)
         else:
-            frames = media.sample_frames(shot.media_path, start_s, end_s, rate_hz=rate_hz,
-                                         width=width, cancel=cancel)
+            times, hists, colour, motions = _measure_cached(
+                shot, start_s, end_s, rate_hz=rate_hz, width=width, cancel=cancel, cache=cache)
     except (MissingMediaError, UndecodableMediaError) as err:
         return _empty(shot, str(err))
-    if freeze and frames:
-        held = frames[0]
-        times = np.arange(shot.record_start_s, shot.record_end_s, 1.0 / rate_hz)
-        frames = [held] * len(times)
-        record = times
-        motions = np.zeros(len(times))
-    else:
-        record = np.array([record_time(shot, f.time_s) for f in frames])
-        # a reversed or sped-up clip shows the change over |speed| times the interval
-        motions = np.array([
-            motion(f.rgb, f.successor, dt_s=f.successor_dt_s / abs(shot.speed))
-            if f.successor is not None and f.successor_dt_s > 0 else np.nan
-            for f in frames
-        ])
+    record = np.array([record_time(shot, t) for t in times])
     inside = (record >= shot.record_start_s - 1e-6) & (record < shot.record_end_s + 1e-6)
-    kept = [f for f, keep in zip(frames, inside) if keep]
-    if not kept:
+    if not inside.any():
         return _empty(shot, "no frames in the clip's range")
-    return ShotPicture(
-        shot=shot,
-        media_times_s=np.array([f.time_s for f in kept]),
-        record_times_s=record[inside],
-        histograms=np.stack([hsv_histogram(f.rgb) for f in kept]),
-        colour=np.array([colour_measures(f.rgb) for f in kept]),
-        motion=motions[inside],
-    )
+    return ShotPicture(shot=shot, media_times_s=times[inside], record_times_s=record[inside],
+                       histograms=hists[inside], colour=colour[inside], motion=motions[inside])
+
+
+_FIELDS = ("times", "histograms", "colour", "motion")
+
+
+def _measure_cached(shot: Clip, start_s: float, end_s: float, *, rate_hz: float, width: int,
+                    cancel: CancelToken, cache: AnalysisCache):
+    key = media.content_key(shot.media_path)
+    kind = f"{STAGE}-v{PICTURE_VERSION}-r{rate_hz:g}-w{width}-s{abs(shot.speed):g}"
+    found = cache.get(key, kind, start_s, end_s)
+    if found is not None:
+        return tuple(found[f] for f in _FIELDS)
+    parts = []
+    covered = (start_s, start_s)
+    for a, b in cache.overlapping(key, kind, start_s, end_s)[:1]:
+        earlier = cache.get_range(key, kind, a, b)
+        if earlier is not None:
+            keep = (earlier["times"] >= start_s) & (earlier["times"] < end_s)
+            parts.append(tuple(earlier[f][keep] for f in _FIELDS))
+            covered = (max(a, start_s), min(b, end_s))
+            cache.stats.partial += 1
+    frame_s = 1e-3  # a sliver narrower than this holds no frame worth decoding
+    for a, b in ((start_s, covered[0]), (covered[1], end_s)) if parts else ((start_s, end_s),):
+        if b - a > frame_s:
+            parts.append(_measure_media(shot, a, b, rate_hz=rate_hz, width=width, cancel=cancel))
+    merged = [np.concatenate([p[k] for p in parts]) for k in range(len(_FIELDS))]
+    order = np.argsort(merged[0], kind="stable")
+    result = tuple(x[order] for x in merged)
+    cache.put(key, kind, start_s, end_s, dict(zip(_FIELDS, result)))
+    return result
 
 
 def observe_picture(edit: Edit, *, rate_hz: float = 2.0, width: int = 160,
                     progress: ProgressFn = no_progress,
-                    cancel: CancelToken = NEVER_CANCELLED) -> tuple[ShotPicture, ...]:
+                    cancel: CancelToken = NEVER_CANCELLED,
+                    cache: AnalysisCache | None = None) -> tuple[ShotPicture, ...]:
     """One ShotPicture per shot of the edit, in the edit's order."""
     total_s = sum(s.duration_s for s in edit.shots) or 1.0
     done_s = 0.0
@@ -240,7 +294,7 @@ def observe_picture(edit: Edit, *, rate_hz: float = 2.0, width: int = 160,
     for shot in edit.shots:
         cancel.raise_if_cancelled()
         progress(STAGE, done_s / total_s, f"reading {shot.name}")
-        out.append(measure_shot(shot, rate_hz=rate_hz, width=width, cancel=cancel))
+        out.append(measure_shot(shot, rate_hz=rate_hz, width=width, cancel=cancel, cache=cache))
         done_s += shot.duration_s
     progress(STAGE, 1.0, f"{sum(len(p) for p in out)} frames measured")
     return tuple(out)

@@ -1,7 +1,7 @@
 """The score report: one self-contained report.html an editor can open beside score.wav.
 
 Every number on the page comes from `bridge.eval` measuring rendered audio (ours and the
-baselines of `bridge.baselines`, rendered by the same composer); the only thing read from
+baselines of `bridge.quality.baselines`, rendered by the same composer); the only thing read from
 the music plan is the section list, shown as what the composer intended.
 
 `build_report` is what the pipeline calls; `write_report` only lays out results it is given,
@@ -22,13 +22,13 @@ from typing import Any
 
 import numpy as np
 
-from bridge.baselines import BASELINES, render_baseline
 from bridge.eval import EvalReport
 from bridge.eval.evaluate import Evaluation, evaluate_with_curves
 from bridge.eval.metrics import standardise
 from bridge.music import MusicRequest
 from bridge.outputs import atomic_write
 from bridge.progress import NEVER_CANCELLED, CancelToken, ProgressFn, no_progress
+from bridge.quality.baselines import BASELINES, render_baseline
 from bridge.types import Analysis
 
 REPORT_NAME = "report.html"
@@ -146,7 +146,7 @@ def _evaluate_timeline(
     edit = analysis.edit
     return evaluate_with_curves(
         wav_path,
-        cuts_s=[c.time_s for c in analysis.cuts],
+        cuts_s=[c.time_s for c in analysis.cuts if not c.is_gradual],
         duration_s=edit.duration,
         frame_s=edit.frame_s,
         arousal=analysis.affect.arousal,
@@ -161,6 +161,7 @@ def evaluate_baselines(
     request: MusicRequest,
     *,
     backend: str = "symbolic",
+    backend_options: Mapping[str, str] | None = None,
     reference_path: str | Path | None = None,
     progress: ProgressFn = no_progress,
     cancel: CancelToken = NEVER_CANCELLED,
@@ -171,7 +172,8 @@ def evaluate_baselines(
         for i, name in enumerate(BASELINES):
             cancel.raise_if_cancelled()
             progress("report", 0.1 + 0.6 * i / len(BASELINES), f"rendering baseline {name}")
-            wav = render_baseline(analysis, name, tmp, request, backend=backend).wav_path
+            wav = render_baseline(analysis, name, tmp, request, backend=backend,
+                                  backend_options=backend_options).wav_path
             reports[name] = evaluate_timeline_audio(analysis, wav, reference_path=reference_path)
     return reports
 
@@ -186,6 +188,7 @@ def build_report(
     cancel: CancelToken = NEVER_CANCELLED,
     *,
     backend: str = "symbolic",
+    backend_options: Mapping[str, str] | None = None,
 ) -> tuple[Path, dict[str, float]]:
     """Evaluate the score and its baselines and write report.html (figures beside it).
 
@@ -196,7 +199,8 @@ def build_report(
     ours = _evaluate_timeline(analysis, wav_path)
     cancel.raise_if_cancelled()
     baselines = evaluate_baselines(
-        analysis, request, backend=backend, progress=progress, cancel=cancel
+        analysis, request, backend=backend, backend_options=backend_options,
+        progress=progress, cancel=cancel,
     )
     progress("report", 0.8, "drawing the report")
     write_report(
@@ -307,7 +311,7 @@ def _alignment_figure(analysis: Analysis, measured: _Measured, path: Path) -> by
     """A strip per cut: detected beats as ticks, each cut green when a beat is within 50 ms."""
     from bridge.eval.metrics import nearest_distance_s
 
-    cuts = np.array([c.time_s for c in analysis.cuts], dtype=np.float64)
+    cuts = np.array([c.time_s for c in analysis.cuts if not c.is_gradual], dtype=np.float64)
     end_s = analysis.edit.duration_s
     fig = _new_figure(11, 1.9)
     ax = fig.add_axes((0.06, 0.3, 0.92, 0.55))

@@ -17,9 +17,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from bridge.analysis.sound import SideChainLevel
 from bridge.errors import InvalidOptionError
+from bridge.types import SoundTrack
 
-_SAMPLES_PER_BATCH = 1 << 18  # keeps the squared-signal temporaries small
+__all__ = ["DuckingEnvelope", "ducking_envelope", "ducking_from_level"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -38,42 +40,6 @@ class DuckingEnvelope:
         knots = np.arange(first, last)
         gain_db = np.interp(position, knots, self.gain_db[first:last])
         return 10 ** (gain_db / 20)
-
-
-class SideChainLevel:
-    """Energy of the side-chain per 1/control_hz frame, built piece by piece.
-
-    Audio is added in pieces placed in record time (a clip, or a chunk of one), so an hour
-    of dialogue never has to sit in memory: only one float per frame is kept. Each frame
-    holds the sum of squares that fell in it divided by the frame's nominal length, which
-    is its mean square where one source covers it, and the sum of the sources' mean squares
-    where several overlap (uncorrelated sources add in power).
-    """
-
-    def __init__(self, *, duration_s: float, control_hz: float = 100.0) -> None:
-        self.control_hz = float(control_hz)
-        self.n_frames = math.ceil(duration_s * control_hz) + 1
-        self.energy = np.zeros(self.n_frames)
-
-    def add(self, samples: np.ndarray, *, sr: float, start_s: float = 0.0) -> None:
-        """Add audio whose first sample plays at record time ``start_s``."""
-        mono = np.asarray(samples)
-        mono = mono if mono.ndim == 1 else mono.mean(axis=1)
-        frame_len = sr / self.control_hz
-        for lo in range(0, len(mono), _SAMPLES_PER_BATCH):
-            piece = mono[lo : lo + _SAMPLES_PER_BATCH]
-            t = start_s + (lo + np.arange(len(piece))) / sr
-            idx = np.floor(t * self.control_hz + 1e-9).astype(np.int64)
-            ok = (idx >= 0) & (idx < self.n_frames)
-            self.energy += np.bincount(
-                idx[ok], weights=np.square(piece[ok], dtype=np.float64), minlength=self.n_frames
-            ) / frame_len
-
-    def level_db(self) -> np.ndarray:
-        """RMS level (dBFS) per frame, smoothed over 3 frames; silence where nothing played."""
-        # np.convolve rather than a running-sum filter: running sums can dip below zero
-        smoothed = np.convolve(self.energy, np.ones(3) / 3, mode="same")
-        return 10 * np.log10(smoothed + 1e-20)
 
 
 def ducking_envelope(
@@ -107,7 +73,7 @@ def ducking_envelope(
 
 
 def ducking_from_level(
-    level: SideChainLevel,
+    level: SideChainLevel | SoundTrack,
     *,
     depth_db: float = 9.0,
     threshold_db: float = -45.0,
@@ -117,7 +83,8 @@ def ducking_from_level(
     hysteresis_db: float = 6.0,
     hold_s: float = 0.25,
 ) -> DuckingEnvelope:
-    """The envelope from a side-chain measured piece by piece (see module doc)."""
+    """The envelope from a side-chain measured piece by piece, or from the sound pass's
+    energy track (see module doc)."""
     _check({
         "depth_db": 0 <= depth_db <= 60,
         "attack_s": attack_s > 0,

@@ -14,6 +14,9 @@ import math
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from bridge.config import ScoreOptions
+from bridge.shell import add_backend_arguments, backend_option_changes, progress_bars
+
 if TYPE_CHECKING:  # bridge.eval imports librosa: too slow for every CLI start
     from bridge.eval import EvalReport
 
@@ -34,6 +37,7 @@ def add_command(subparsers) -> argparse.ArgumentParser:
                    help="render and measure the constant-tempo and flat-affect baselines")
     p.add_argument("--seed", type=int, default=0, help="seed for the baselines (default 0)")
     p.add_argument("--style", help="style preset for analysis and baselines")
+    add_backend_arguments(p)  # the baselines render with the backend the score used
     p.set_defaults(func=cmd_eval)
     return p
 
@@ -44,25 +48,23 @@ def measure_all(
     *,
     reference: str | Path | None = None,
     baselines: bool = True,
-    seed: int = 0,
-    style: str | None = None,
+    options: ScoreOptions = ScoreOptions(),
     progress=None,
 ) -> tuple[object, dict[str, EvalReport]]:
     """(analysis, reports by column): ours, the baselines, and the reference if given."""
-    from bridge.config import ScoreOptions
-    from bridge.music import MusicRequest
-    from bridge.pipeline import analyze_timeline
+    from bridge.pipeline import analyze_timeline, backend_options, music_request
     from bridge.progress import no_progress
-    from bridge.report import evaluate_baselines, evaluate_timeline_audio
+    from bridge.quality.report import evaluate_baselines, evaluate_timeline_audio
 
     progress = progress or no_progress
-    options = ScoreOptions(style=style, seed=seed).validated()
     analysis = analyze_timeline(timeline, options, progress=progress)
     progress("report", 0.0, f"measuring {Path(score).name}")
     reports = {"ours": evaluate_timeline_audio(analysis, score, reference_path=reference)}
     if baselines:
         reports.update(evaluate_baselines(
-            analysis, MusicRequest(seed=seed), reference_path=reference, progress=progress
+            analysis, music_request(options), backend=options.music_backend,
+            backend_options=backend_options(options)["music"], reference_path=reference,
+            progress=progress,
         ))
     if reference is not None:
         # Beat hit/coverage of the reference against itself would be 1 by construction,
@@ -96,7 +98,7 @@ def print_table(reports: dict[str, EvalReport], *, title: str) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from bridge.report import shown_rows
+    from bridge.quality.report import shown_rows
 
     console = Console()
     if not console.is_terminal:
@@ -119,13 +121,13 @@ def print_table(reports: dict[str, EvalReport], *, title: str) -> None:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from bridge.cli import progress_bars
     from bridge.outputs import staged_outputs
 
+    options = ScoreOptions(style=args.style, seed=args.seed).with_(**backend_option_changes(args))
     with progress_bars(not args.quiet) as progress:
         analysis, reports = measure_all(
             args.timeline, args.score, reference=args.reference, baselines=args.baselines,
-            seed=args.seed, style=args.style, progress=progress,
+            options=options, progress=progress,
         )
     edit = analysis.edit
     print_table(reports, title=f"{edit.name}: {edit.duration_s:.1f} s, "

@@ -10,6 +10,7 @@ backend, so a difference in a metric isolates what that information buys:
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
 
@@ -48,11 +49,13 @@ def render_baseline(
     request: MusicRequest = MusicRequest(),
     *,
     backend: str = "symbolic",
+    backend_options: Mapping[str, str] | None = None,
 ) -> MusicOutput:
-    """Render one baseline into `out_dir` as `<name>.wav` (and `.mid`)."""
+    """Render one baseline into `out_dir` as `<name>.wav` (and `.mid`) with the backend
+    (and its options) the score used."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    return music_backends.create(backend).generate(
+    return music_backends.create(backend, **(backend_options or {})).generate(
         baseline_analysis(analysis, name),
         replace(request, stems=False),
         wav_path=out_dir / f"{name}.wav",

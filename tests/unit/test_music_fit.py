@@ -1,0 +1,77 @@
+"""Fit to picture: anchors within the stretch bound, and clicks bent onto the cuts."""
+
+from __future__ import annotations
+
+from itertools import pairwise
+
+import numpy as np
+import pytest
+
+from bridge.errors import InvalidOptionError
+from bridge.music.fit import Anchor, fit_blocks, plan_anchors
+
+SR = 22_050
+
+
+def _rates(anchors):
+    return [(b.source_s - a.source_s) / (b.target_s - a.target_s)
+            for a, b in pairwise(anchors)]
+
+
+def test_anchors_put_a_beat_on_every_cut_within_the_stretch_bound():
+    beats = np.arange(0, 30, 0.5)  # 120 BPM
+    cuts = [3.3, 6.9, 10.2, 13.7, 17.1, 20.6, 24.4]  # >= 3.2 s apart: a beat always in reach
+    anchors = plan_anchors(beats, cuts, duration_s=30.0, source_s=30.0, max_stretch=0.08)
+    assert [a.target_s for a in anchors[1:len(cuts) + 1]] == cuts
+    assert all(np.isclose(a.source_s % 0.5, 0) or np.isclose(a.source_s % 0.5, 0.5)
+               for a in anchors)
+    assert all(0.92 - 1e-9 <= r <= 1.08 + 1e-9 for r in _rates(anchors))
+    assert anchors[-1] == Anchor(30.0, 30.0)  # the source's end stays the end
+
+
+def test_a_cut_out_of_reach_is_skipped_and_bounds_are_checked():
+    beats = np.arange(0, 10, 1.0)
+    # 0.4 s after the previous cut there is no beat a 5 % bend reaches
+    anchors = plan_anchors(beats, [3.02, 3.42, 6.0], duration_s=10.0, max_stretch=0.05)
+    assert [a.target_s for a in anchors] == [0.0, 3.02, 6.0, 10.0]
+    with pytest.raises(InvalidOptionError):
+        plan_anchors(beats, [1.0], duration_s=10.0, max_stretch=0.6)
+
+
+def _clicks(times_s, n):
+    y = np.zeros(n, np.float32)
+    for t in times_s:
+        i = round(t * SR)
+        y[i:i + 200] += np.hanning(400)[200:].astype(np.float32) * np.sin(
+            2 * np.pi * 1500 * np.arange(200) / SR).astype(np.float32)
+    return y
+
+
+def _energy_centre(y, t_s, within_s=0.06):
+    """Energy-weighted mean time near ``t_s``: a phase vocoder spreads a click over its
+    window, symmetrically, so the centre stays where the click was put."""
+    a, b = round((t_s - within_s) * SR), round((t_s + within_s) * SR)
+    energy = y[a:b].astype(np.float64) ** 2
+    return (a + float(np.sum(np.arange(len(energy)) * energy) / np.sum(energy))) / SR
+
+
+def test_click_track_bent_onto_the_cuts_in_blocks_with_stems_kept_in_step():
+    duration = 12.0
+    beats = np.arange(0.25, duration, 60 / 115)  # 115 BPM, off the cuts
+    clicks = _clicks(beats, int(duration * SR))
+    pad = 0.3 * clicks
+    cuts = [3.6, 7.3, 10.9]  # > 3.3 s apart: a beat always within 8 %
+    blocks = [{"music": clicks[i:i + 5000, None], "pad": pad[i:i + 5000, None]}
+              for i in range(0, len(clicks), 5000)]
+    report = {}
+    out = list(fit_blocks(iter(blocks), roles=("music", "pad"), sr=SR, cuts_s=cuts,
+                          duration_s=duration, report=report))
+    music = np.concatenate([b["music"] for b in out])[:, 0]
+    pad_out = np.concatenate([b["pad"] for b in out])[:, 0]
+    assert len(music) == len(pad_out) == round(duration * SR)
+    assert np.allclose(pad_out, 0.3 * music, atol=1e-4)  # one time map for every role
+    assert [a.target_s for a in report["anchors"][1:4]] == cuts
+    plain = [_energy_centre(clicks, b) - b for b in beats[:3]]  # the click's own offset
+    for cut in cuts:
+        assert abs(_energy_centre(music, cut) - np.mean(plain) - cut) <= 0.012, cut
+    assert all(0.92 - 1e-9 <= r <= 1.08 + 1e-9 for r in _rates(report["anchors"]))
