@@ -32,6 +32,7 @@ from typing import Any
 from bridge.config import ScoreOptions
 from bridge.errors import BridgeError, CancelledError, InvalidOptionError, UnreadableTimelineError
 from bridge.progress import CancelToken, ProgressFn
+from bridge.shell import add_backend_arguments, backend_option_changes
 
 SUMMARY_NAME = "batch.json"
 SUMMARY_FORMAT = "scorebridge.batch"
@@ -64,6 +65,7 @@ class TimelineOutcome:
     wall_s: float | None = None  # from submission to the end, any wait for a CPU included
     task_s: float | None = None  # the task itself, on its worker
     task_cpu_s: float | None = None  # CPU seconds of that worker process during the task
+    music_from: str | None = None  # musicgen: "this process" or the Ray pool that served it
     worker: str | None = None  # "host pid N" of the attempt that finished it
 
 
@@ -87,6 +89,7 @@ class BatchSummary:
             "done": len(self.outcomes) - len(self.failed),
             "failed": len(self.failed),
             "timelines": [asdict(o) for o in self.outcomes],
+            **self.extra,
         }
 
 
@@ -143,14 +146,27 @@ def output_folders(timelines: Sequence[Path], out_root: Path) -> list[Path]:
 
 
 def score_one(timeline: str, out_dir: str, options: ScoreOptions, progress: ProgressFn,
-              cancel: CancelToken, workdir: Path) -> dict[str, Any]:
+              cancel: CancelToken, workdir: Path, *, model_pool: str | None = None
+              ) -> dict[str, Any]:
     """Score one timeline and measure it: the work of one batch task (a module-level function,
-    so Ray ships it by reference)."""
+    so Ray ships it by reference). ``model_pool`` names the Ray actor that serves the
+    musicgen model, so this task never loads it."""
     from bridge.eval import analyse, audio_io, metrics
     from bridge.pipeline import score_timeline
 
     wall0, cpu0 = time.perf_counter(), time.process_time()
-    result = score_timeline(timeline, out_dir, options, progress=progress, cancel=cancel)
+    if model_pool is None:
+        result = score_timeline(timeline, out_dir, options, progress=progress, cancel=cancel)
+    else:
+        from bridge.cluster import PooledWindows
+        from bridge.music import musicgen
+
+        musicgen.serve_windows_from(PooledWindows(model_pool))
+        try:
+            result = score_timeline(timeline, out_dir, options, progress=progress,
+                                    cancel=cancel)
+        finally:
+            musicgen.serve_windows_from(None)
     progress("measure", 0.0, "cut–beat hit rate on the audio")
     audio = audio_io.load_audio(result.wav_path)
     beats = analyse.detect_beats(audio.y, audio.sr)
@@ -169,6 +185,7 @@ def score_one(timeline: str, out_dir: str, options: ScoreOptions, progress: Prog
         "wav": str(result.wav_path),
         "manifest": str(result.manifest_path) if result.manifest_path else None,
         "worker": f"{os.uname().nodename} pid {os.getpid()}",
+        "music_from": result.plan_summary.get("windows_from"),
         "task_s": time.perf_counter() - wall0,
         "task_cpu_s": time.process_time() - cpu0,
     }
@@ -186,12 +203,13 @@ def run_batch(timelines: Sequence[Path], out_root: str | Path,
               options: ScoreOptions = ScoreOptions(), *, runner: Runner = run_here,
               parallel: int = 1, engine: str = "in-process",
               progress: BatchProgress | None = None, cancel: CancelToken | None = None,
-              write_summary: bool = True) -> BatchSummary:
+              write_summary: bool = True, model_pools: Sequence[str] = ()) -> BatchSummary:
     """Score ``timelines`` into ``out_root/<name>/``; ``parallel`` tasks are in flight at once.
 
     With the Ray runner ``parallel`` tasks are in flight (twice the cluster's CPUs) and Ray
     schedules them on the CPUs; in-process they run one after another.
     A timeline that raises is recorded as failed and the rest go on; a cancel stops them all.
+    ``model_pools`` name Ray actors serving the musicgen model; timelines take turns.
     """
     options = options.validated()
     out_root = Path(out_root).expanduser().resolve()
@@ -208,7 +226,9 @@ def run_batch(timelines: Sequence[Path], out_root: str | Path,
             if progress is not None:
                 progress(index, stage, fraction, message)
 
-        work = functools.partial(score_one, outcome.timeline, outcome.out_dir, options)
+        pool = model_pools[index % len(model_pools)] if model_pools else None
+        work = functools.partial(score_one, outcome.timeline, outcome.out_dir, options,
+                                 model_pool=pool)
         t0 = time.perf_counter()
         with lock:
             outcome.status = "running"
@@ -309,6 +329,7 @@ def add_command(subparsers) -> None:
     p.add_argument("--soundfont", type=Path, help=".sf2/.sf3 file (default: system GM SoundFont)")
     p.add_argument("--markers", help="sections | peaks | every:N (default sections)")
     p.add_argument("--sample-rate", type=int, help="of the WAVs, Hz (default 48000)")
+    add_backend_arguments(p)
     p.set_defaults(func=cmd_batch)
 
 
@@ -317,6 +338,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
     changes = {k: v for k in ("style", "seed", "stems", "duck_db", "soundfont", "markers",
                               "sample_rate")
                if (v := getattr(args, k, None)) is not None}
+    changes.update(backend_option_changes(args))
     options = ScoreOptions().with_(**changes).validated()
     if args.retries < 0:
         raise InvalidOptionError("must be 0 or more", field="retries")
@@ -350,17 +372,39 @@ def _run_on_ray(timelines: Sequence[Path], args: argparse.Namespace, options: Sc
     with ray_session(args.ray, num_cpus=args.num_cpus) as resources:
         ray_start_s = time.perf_counter() - started
         runner = functools.partial(run_on_ray, max_retries=args.retries)
+        pools = _model_pools(options, resources)
         cpus = int(resources.get("CPU", 0))
         # Twice the CPUs in flight keeps every CPU busy while a task's result comes back,
         # without a driver thread per timeline of a whole season.
         in_flight = min(len(timelines), max(2, 2 * cpus))
         summary = run_batch(timelines, args.out, options, runner=runner,
                             parallel=in_flight, engine=f"ray ({cpus} CPUs)",
-                            progress=show, write_summary=False)
+                            progress=show, write_summary=False,
+                            model_pools=[pool.name for pool in pools])
+        # how often each pool loaded its model (once) and served a task
+        summary.extra["model_pools"] = [{"name": pool.name, **pool.stats()} for pool in pools]
+        for pool in pools:
+            pool.close()
     summary.wall_s = time.perf_counter() - started  # Ray's start-up counts
-    summary.extra["ray_start_s"] = ray_start_s
+    summary.extra["ray_start_s"] = round(ray_start_s, 3)
     summary.summary_path = write_summary_json(summary, Path(args.out).expanduser().resolve())
     return summary
+
+
+def _model_pools(options: ScoreOptions, resources: dict[str, float]) -> list:
+    """Ray actors that hold the neural music model, one per GPU, for every task to share."""
+    if options.music_backend != "musicgen":
+        return []
+    from bridge.cluster import musicgen_pools
+    from bridge.music import music_backends
+    from bridge.music.musicgen import MODEL_ENV
+    from bridge.pipeline import backend_options
+
+    raw = backend_options(options)["music"]
+    music_backends.create("musicgen", **raw)  # a missing model or torch: one line, here
+    parsed = music_backends.parse_options("musicgen", raw)
+    parsed["model"] = parsed.get("model") or os.environ.get(MODEL_ENV)
+    return musicgen_pools(parsed, resources)
 
 
 class _status_display:

@@ -314,34 +314,68 @@ class ModelPool:
 
 
 class MusicgenWindows:
-    """The musicgen backend's model, as a pool serves it: loaded once, windows on request.
+    """The musicgen backend's model as a pool serves it: loaded once, windows on request.
 
-    Built on the backend's public pieces (``load_musicgen``, ``load_adapter``,
-    ``generate_long``), imported when the actor starts, so this module needs neither torch
-    nor transformers. ``windows`` yields each window's new audio (mono, the model's rate)
-    in order, exactly as the in-process backend's windows for the same settings and seed.
+    Loads with the backend's own ``load_model`` (same model, adapter, device and dtype
+    options) when the actor starts; this module imports neither torch nor transformers.
+    ``windows`` yields each window's new audio (mono, the model's rate) in order, exactly
+    as the in-process backend generates them for the same settings and seed.
     """
 
-    def __init__(self, model: str, *, device: str = "cpu", dtype: str | None = None,
-                 adapter: str | None = None) -> None:
-        from bridge.render.musicgen.loader import load_musicgen
+    def __init__(self, model: str, *, device: str = "auto", dtype: str | None = None,
+                 adapter: str | None = None, plan_guided: bool = False) -> None:
+        from bridge.music.musicgen import load_model
 
-        self.bundle = load_musicgen(model, device, dtype)
-        self.adapter = None
-        if adapter:
-            from bridge.render.musicgen.adapter import load_adapter
-
-            self.adapter = load_adapter(Path(adapter), bundle=self.bundle).eval()
+        self.bundle, self.adapter = load_model(model, device=device, dtype=dtype,
+                                               adapter=Path(adapter) if adapter else None,
+                                               plan_guided=plan_guided)
 
     def sampling_rate(self) -> int:
         return self.bundle.sampling_rate
 
     def windows(self, *, text: str, duration_s: float, valence=None, arousal=None,
-                hop_s: float = 1.0, settings=None) -> Iterator[Any]:
+                hop_s: float = 1.0, settings=None, melody_audio=None) -> Iterator[Any]:
         from bridge.render.musicgen.generate import GenerationSettings, generate_long
 
         for result in generate_long(self.bundle, text=text, duration_s=duration_s,
                                     valence=valence, arousal=arousal, hop_s=hop_s,
                                     adapter=self.adapter if valence is not None else None,
-                                    settings=settings or GenerationSettings()):
+                                    settings=settings or GenerationSettings(),
+                                    melody_audio=melody_audio):
             yield result.audio
+
+
+class PooledWindows:
+    """What the musicgen backend draws windows from inside a task: a pool, by name."""
+
+    def __init__(self, pool_name: str) -> None:
+        self.pool = ModelPool.attach(pool_name)
+
+    def describe(self) -> str:
+        return f"Ray model pool {self.pool.name}"
+
+    def sampling_rate(self) -> int:
+        return self.pool.call("sampling_rate")
+
+    def windows(self, **kwargs: Any) -> Iterator[Any]:
+        return self.pool.stream("windows", **kwargs)
+
+
+def musicgen_pools(options: dict[str, Any], resources: dict[str, float], *,
+                   prefix: str = "scorebridge-musicgen") -> list[ModelPool]:
+    """One musicgen pool per GPU of the cluster (one on the CPUs when it has none).
+
+    ``options`` are the musicgen backend's parsed options (model, adapter, device, dtype,
+    plan_guided); the pools load that model, each once.
+    """
+    import functools
+    import uuid
+
+    gpus = int(resources.get("GPU", 0))
+    build = functools.partial(MusicgenWindows, options.get("model"),
+                              device=options.get("device", "auto"), dtype=options.get("dtype"),
+                              adapter=str(options["adapter"]) if options.get("adapter") else None,
+                              plan_guided=bool(options.get("plan_guided", False)))
+    tag = uuid.uuid4().hex[:8]
+    return [ModelPool(f"{prefix}-{tag}-{i}", build, num_gpus=1 if gpus else 0)
+            for i in range(max(1, gpus))]

@@ -1,13 +1,10 @@
-"""A tiny MusicGen served by one Ray actor to two tasks: one model load, windows for both.
-
-Needs the musicgen backend (bridge/render/musicgen, issue 13's branch): until it is merged
-the module skips.
-"""
+"""A tiny MusicGen served by one Ray actor to many tasks: one model load, windows for all."""
 
 from __future__ import annotations
 
 import functools
 import threading
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -15,10 +12,10 @@ import pytest
 pytest.importorskip("ray", reason="the cluster extra (ray) is not installed")
 torch = pytest.importorskip("torch")
 pytest.importorskip("transformers")
-pytest.importorskip("bridge.render.musicgen.generate", reason="the musicgen backend is not here")
 torch.set_num_threads(1)
 
 from bridge import cluster  # noqa: E402
+from bridge.cli import main  # noqa: E402
 from bridge.progress import CancelToken  # noqa: E402
 
 pytestmark = pytest.mark.timeout(240)
@@ -45,7 +42,8 @@ def test_two_tasks_share_one_load(ray_local, model_dir, tmp_path):
     from bridge.render.musicgen.generate import GenerationSettings
 
     pool = cluster.ModelPool("musicgen-test",
-                             functools.partial(cluster.MusicgenWindows, str(model_dir)))
+                             functools.partial(cluster.MusicgenWindows, str(model_dir),
+                                               device="cpu"))
     try:
         settings = GenerationSettings(window_s=0.4, overlap_s=0.1, top_k=8, seed=3)
         duration_s = 1.0
@@ -83,3 +81,25 @@ def test_two_tasks_share_one_load(ray_local, model_dir, tmp_path):
                                       np.concatenate(results[1]["blocks"]))
     finally:
         pool.close()
+
+
+def test_batch_with_musicgen_loads_the_model_once(ray_local, model_dir, tmp_path):
+    from bridge_fixtures import make_timeline
+
+    timelines = [str(make_timeline(tmp_path / name, shot_s=0.6, shots=2)) for name in "ab"]
+    out = tmp_path / "out"
+    code = main(["-q", "batch", *timelines, "-o", str(out), "--music-backend", "musicgen",
+                 "--backend-opt", f"model={model_dir}", "--backend-opt", "device=cpu",
+                 "--backend-opt", "window=0.4", "--backend-opt", "overlap=0.1",
+                 "--backend-opt", "top_k=8", "--sample-rate", "32000"])
+    import json
+
+    summary = json.loads((out / "batch.json").read_text())
+    assert code == 0, summary
+    [pool] = summary["model_pools"]  # no GPU here: one pool, on the CPUs
+    assert pool["loads"] == 1 and pool["calls"] >= 2 * 2  # per task: sampling rate + windows
+    for row in summary["timelines"]:
+        assert row["status"] == "done", row
+        assert row["music_from"] == f"Ray model pool {pool['name']}"
+        assert row["duration_s"] == pytest.approx(1.2)
+        assert (Path(row["out_dir"]) / "score.wav").is_file()
