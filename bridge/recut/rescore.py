@@ -350,10 +350,11 @@ def rescore_music(analysis: Analysis, previous: Previous, *, seed: int, sr: int,
                   cancel: CancelToken = NEVER_CANCELLED):
     """A `MusicOutput` continuing ``previous``, or None when nothing of it can be kept."""
     from bridge.music.base import MusicOutput
-    from bridge.music.ducking import dialogue_ducking
+    from bridge.music.ducking import ducking_from_level
+
     envelope = None
-    if duck_db > 0 and analysis.edit.audio_clips:
-        envelope = dialogue_ducking(analysis.edit, depth_db=duck_db, cancel=cancel)
+    if duck_db > 0 and analysis.sound.heard_s:  # as the finishing stage ducks a fresh score
+        envelope = ducking_from_level(analysis.sound, depth_db=duck_db)
     out = rescore(analysis, previous.record, previous.wav_path,
                   previous_stems=previous.stem_paths if stems else {},
                   wav_path=wav_path, stems_dir=stems_dir if stems else None,

@@ -13,12 +13,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bridge import cuts as cuts_module
+from bridge.analysis import cuts as cuts_module
 from bridge import media
 from bridge.cache import AnalysisCache, decode_entry, encode_entry
-from bridge.cuts import find_cuts
+from bridge.analysis.cuts import find_cuts
 from bridge.media.synth import SceneSpec, encode_scenes
-from bridge.picture import observe_picture
+from bridge.analysis.picture import observe_picture
 from bridge.types import Clip, Edit
 
 RATE = Fraction(25)
@@ -176,7 +176,7 @@ from pathlib import Path
 sys.path.insert(0, {tests!r})
 from test_cache import edit_of
 from bridge.cache import AnalysisCache
-from bridge.picture import observe_picture
+from bridge.analysis.picture import observe_picture
 cache = AnalysisCache({root!r})
 pic = observe_picture(edit_of(Path({media!r}), (0, 4.5, 0), (4.5, 9.0, 4.5)), cache=cache)
 h = hashlib.sha256(b"".join(p.histograms.tobytes() + p.colour.tobytes() for p in pic))
