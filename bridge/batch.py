@@ -329,6 +329,9 @@ def add_command(subparsers) -> None:
     p.add_argument("--soundfont", type=Path, help=".sf2/.sf3 file (default: system GM SoundFont)")
     p.add_argument("--markers", help="sections | peaks | every:N (default sections)")
     p.add_argument("--sample-rate", type=int, help="of the WAVs, Hz (default 48000)")
+    p.add_argument("--fresh", action="store_true", default=None,
+                   help="compose anew even where a timeline's folder holds an earlier version "
+                        "(default: re-score it, keeping the music of what the cut kept)")
     add_backend_arguments(p)
     p.set_defaults(func=cmd_batch)
 
@@ -336,7 +339,7 @@ def add_command(subparsers) -> None:
 def cmd_batch(args: argparse.Namespace) -> int:
     """Exit 0 when every timeline was scored, 1 when some failed (the table says which)."""
     changes = {k: v for k in ("style", "seed", "stems", "duck_db", "soundfont", "markers",
-                              "sample_rate")
+                              "sample_rate", "fresh")
                if (v := getattr(args, k, None)) is not None}
     changes.update(backend_option_changes(args))
     options = ScoreOptions().with_(**changes).validated()
