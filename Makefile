@@ -4,7 +4,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-APT_PACKAGES := fluidsynth fluid-soundfont-gm libfluidsynth3 ffmpeg chromium
+APT_PACKAGES := fluidsynth fluid-soundfont-gm musescore-general-soundfont libfluidsynth3 ffmpeg \
+                chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: demo test lint system-deps venv bench clean proto serve

@@ -18,9 +18,12 @@ peak RSS at every stage boundary:
 * export = affect CSV/JSON/PNG, the scored OTIO and the commit of the outputs.
 
 Inside the analysis the time spent in the media calls (``sample_frames``,
-``frames_between``, ``decode_audio``) is added up. In the same run, ``ffmpeg -v error -i
-FILE -f null -`` decodes each source file used (PyAV decoding every frame if ffmpeg is
-missing) to give the cost of decoding the media the timeline shows, once, fully; and
+``find_change``, ``frames_between``, ``decode_audio``) is added up. In the same run,
+``ffmpeg -v error -threads 1 -skip_frame nokey -i FILE -an -f null -`` decodes only the
+keyframes of each source file used (the floor of a sampler that needs 1-2 frames a
+second), and ``ffmpeg -v error -i FILE -f null -`` decodes each source file used (PyAV
+decoding every frame if ffmpeg is missing) to give the cost of decoding the media the
+timeline shows, once, fully; and
 ``bench.bench_rpc`` measures the bridge's RPC overhead against the in-process call (its
 JSON goes to bench/.cache/, so results/rpc.json stays that bench's own full run).
 
@@ -34,6 +37,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import platform
 import resource
@@ -95,7 +99,7 @@ class _Timed:
             self.calls += 1
 
 
-MEDIA_CALLS = ("sample_frames", "frames_between", "decode_audio")
+MEDIA_CALLS = ("sample_frames", "find_change", "frames_between", "decode_audio")
 
 
 def _wrap_media_calls() -> dict[str, _Timed]:
@@ -244,6 +248,11 @@ def decode_cost(paths: list[Path]) -> dict[str, dict]:
         out[path.name] = {"tool": tool, "media_s": round(media_s, 2),
                           "wall_s": round(time.perf_counter() - w0, 3),
                           "cpu_s": round(cpu_s() - c0, 3)}
+        if ffmpeg:
+            c0 = cpu_s()
+            subprocess.run([ffmpeg, "-v", "error", "-threads", "1", "-skip_frame", "nokey",
+                            "-i", str(path), "-an", "-f", "null", "-"], check=True)
+            out[path.name]["keyframes_cpu_s"] = round(cpu_s() - c0, 3)
     return out
 
 
@@ -292,6 +301,8 @@ def summarise(minutes: float, runs: list[dict], decode: dict[str, dict]) -> dict
     used = media_seconds_used(minutes)
     ff_cpu = sum(s * decode[f]["cpu_s"] / decode[f]["media_s"] for f, s in used.items())
     ff_wall = sum(s * decode[f]["wall_s"] / decode[f]["media_s"] for f, s in used.items())
+    kf_cpu = sum(s * decode[f].get("keyframes_cpu_s", math.nan) / decode[f]["media_s"]
+                 for f, s in used.items())
     st = med["stages"]
     media_wall = sum(v["wall_s"] for v in med["media_calls"].values())
     media_cpu = sum(v["cpu_s"] for v in med["media_calls"].values())
@@ -310,6 +321,8 @@ def summarise(minutes: float, runs: list[dict], decode: dict[str, dict]) -> dict
             "ffmpeg_full_decode_cpu_s": round(ff_cpu, 2),
             "ffmpeg_full_decode_wall_s": round(ff_wall, 2),
             "analysis_cpu_over_ffmpeg_cpu": round(st["analysis"]["cpu_s"] / ff_cpu, 3),
+            "ffmpeg_keyframes_decode_cpu_s": round(kf_cpu, 3),
+            "analysis_cpu_over_keyframes_cpu": round(st["analysis"]["cpu_s"] / kf_cpu, 2),
             "analysis_wall_over_ffmpeg_wall": round(st["analysis"]["wall_s"] / ff_wall, 3),
             "media_calls_share_of_analysis_wall": round(media_wall / st["analysis"]["wall_s"], 3),
             "media_calls_share_of_analysis_cpu": round(media_cpu / st["analysis"]["cpu_s"], 3),
@@ -363,7 +376,8 @@ def markdown(report: dict) -> str:
             f"{st['analysis']['peak_rss_mb_at_end']:.0f}) |")
     lines += ["", "| timeline | analysis stages (wall s) "
               "| media calls share of analysis (wall, CPU) | ffmpeg full decode of the media "
-              "shown (wall, CPU s) | analysis CPU / ffmpeg CPU | per minute: analysis, "
+              "shown (wall, CPU s) | analysis CPU / ffmpeg CPU (/ keyframes-only CPU) "
+              "| per minute: analysis, "
               "compose, render, total CPU s |", "|---|---|---|---|---|---|"]
     for s in sizes:
         st, d, pm = s["stages"], s["decode"], s["per_minute"]
@@ -375,6 +389,7 @@ def markdown(report: dict) -> str:
             f"{100 * d['media_calls_share_of_analysis_cpu']:.0f} % "
             f"| {d['ffmpeg_full_decode_wall_s']:.1f}, {d['ffmpeg_full_decode_cpu_s']:.1f} "
             f"| {d['analysis_cpu_over_ffmpeg_cpu']:.2f} "
+            f"({d.get('analysis_cpu_over_keyframes_cpu', math.nan):.1f}) "
             f"| {pm['analysis']['cpu_s']:.2f}, {pm['composition']['cpu_s']:.2f}, "
             f"{pm['rendering']['cpu_s']:.2f}, {pm['total']['cpu_s']:.2f} |")
     if report["scaling"]:

@@ -102,7 +102,7 @@ def _analyze(timeline: str | Path, options: ScoreOptions, *, progress: ProgressF
     picture = observe_picture(
         edit, rate_hz=options.analysis_rate_hz, progress=progress, cancel=cancel, cache=cache
     )
-    sound = observe_sound(edit, progress=progress, cancel=cancel)
+    sound = observe_sound(edit, progress=progress, cancel=cancel, cache=cache)
     if options.cut_detector == "transnet" and options.detect_cuts:
         from bridge.analysis.transnet import find_cuts_transnet
 
@@ -240,6 +240,10 @@ def score_timeline(
                               path=options.previous_result)
     if previous is not None and options.style is None and previous.record.style in STYLES:
         options = options.with_(style=previous.record.style)  # the piece keeps its style
+    if options.report:  # the analyser loads in the background while the score is made
+        from bridge.quality.report import start_warm_up
+
+        start_warm_up()
     analysis = _analyze(timeline, options, progress=progress, cancel=cancel,
                         require_picture=True)
     # built after the analysis, so that what it loads (a synth, a model) is not resident

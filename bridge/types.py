@@ -258,6 +258,16 @@ class Note:
 
 
 @dataclass(frozen=True)
+class Control:
+    """A MIDI controller change on a track (11 = expression, the track's moment-to-moment
+    dynamics under its fixed volume)."""
+
+    time_s: float
+    controller: int
+    value: int  # 0..127
+
+
+@dataclass(frozen=True)
 class Track:
     """One role of the arrangement (pads, bass, melody, texture, drums)."""
 
@@ -266,6 +276,13 @@ class Track:
     is_drum: bool
     notes: tuple[Note, ...]
     volume: float = 1.0  # linear gain applied at render time
+    controls: tuple[Control, ...] = ()  # sorted by time
+    reverb_send: int = 0  # MIDI CC91 (0..127): how much of the track goes to the room
+    chorus_send: int = 0  # MIDI CC93 (0..127)
+
+
+# The rooms a renderer can put an arrangement in (its reverb): "dry" has none.
+ROOMS = ("dry", "room", "plate", "hall")
 
 
 @dataclass(frozen=True, eq=False)
@@ -275,6 +292,7 @@ class Arrangement:
     duration_s: float
     beat_times_s: np.ndarray
     tracks: tuple[Track, ...]
+    room: str = "dry"  # one of ROOMS
 
 
 @dataclass(frozen=True)

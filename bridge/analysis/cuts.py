@@ -20,7 +20,7 @@ import numpy as np
 
 from bridge.analysis.picture import ShotPicture, hsv_histogram, luma, media_range, record_time
 from bridge.cache import AnalysisCache
-from bridge.media import content_key, frames_between
+from bridge.media import content_key, find_change, frames_between, preroll_s
 from bridge.progress import NEVER_CANCELLED, CancelToken, ProgressFn, no_progress
 from bridge.types import Clip, Cut, Edit, FrameSample
 
@@ -252,6 +252,52 @@ def _localise(shot: Clip, t0: float, t1: float, frame_s: float,
     return frames[k + 1].time_s
 
 
+# A keyframe more than this many sample intervals before a candidate makes decoding up to
+# it dearer than reading the interval whole: the quick look is skipped there.
+LONG_PREROLL = 2.0
+CUT_HOLDS_SHARE = 0.25  # the frame step after a clean cut is under this share of the cut's
+
+
+def _clean_cut(shot: Clip, t0: float, t1: float, frame_s: float, before: np.ndarray,
+               after: np.ndarray) -> float | None:
+    """Media time of the first frame after a clean one-frame cut between samples t0 and t1,
+    or None when the change there is anything else.
+
+    The quick look for the common case: the first frame that looks more like the sample
+    after than the one before is found by bisection (few frames converted, decoding stops
+    at the change). One frame step carrying the change, not undone a frame later (a flash),
+    not followed by a step of its size (a transition), and not the same picture in another
+    colour or light, is a hard cut; everything else
+    (a transition, motion, a relit frame, a long GOP) goes to the full look at every frame.
+    """
+    assert shot.media_path is not None
+    preroll = preroll_s(shot.media_path, t0)
+    if preroll is None or preroll > LONG_PREROLL * (t1 - t0):
+        return None
+
+    def looks_after(rgb: np.ndarray) -> bool:
+        h = hsv_histogram(rgb)
+        return histogram_distance(h, after) < histogram_distance(h, before)
+
+    change = find_change(shot.media_path, t0, t1 + 1.5 * frame_s, looks_after,
+                         width=ANALYSIS_WIDTH)
+    if change is None:
+        return None
+    h_before, h_after = hsv_histogram(change.before.rgb), hsv_histogram(change.after.rgb)
+    step = histogram_distance(h_before, h_after)
+    undone = change.after_next is not None and histogram_distance(
+        h_before, hsv_histogram(change.after_next)) < 0.5 * step
+    # A fade or dissolve changes the picture a little every frame: the step after the one
+    # found is about as large. After a cut the new picture holds: it is much smaller.
+    steady = change.after_next is not None and pixel_steps(
+        [change.after.rgb, change.after_next])[0] >= CUT_HOLDS_SHARE * pixel_steps(
+        [change.before.rgb, change.after.rgb])[0]
+    if (step >= 0.5 * histogram_distance(before, after) and not undone and not steady
+            and not same_layout(change.before.rgb, change.after.rgb)):
+        return change.after.time_s
+    return None
+
+
 def detect_in_shot(
     picture: ShotPicture,
     *,
@@ -264,8 +310,9 @@ def detect_in_shot(
     """Scene changes inside one shot's media, as record-time cuts.
 
     A candidate whose whole sample interval lies within ``min_gap_s`` of a time in
-    ``keep_clear_of_s`` (the edit points) would be dropped anyway, so it is not localised:
-    localising decodes every frame of the interval.
+    ``keep_clear_of_s`` (the edit points) would be dropped anyway, so it is not looked at.
+    A clean one-frame cut is found by bisection (``_clean_cut``); any other change is
+    judged from every frame of its interval (hard, gradual or motion).
     """
     shot = picture.shot
     hists = list(picture.histograms)
@@ -291,6 +338,14 @@ def detect_in_shot(
             continue
         if any(g.start_s <= lo and hi <= g.end_s for g in gradual):
             continue  # inside a transition already found
+        if i in changes:
+            media_s = _clean_cut(shot, times[i], times[i + 1], frame_s, hists[i], hists[i + 1])
+            if media_s is not None:
+                t = _to_record_frame_s(shot, media_s, rate)
+                if shot.record_start_s < t < shot.record_end_s:
+                    cuts.append(Cut(time_s=t, kind="detected",
+                                    strength=min(1.0, float(dist[i]))))
+                continue
         core = frames_between(shot.media_path, times[i], times[i + 1] + 1.5 * frame_s,
                               width=ANALYSIS_WIDTH)
         found = _gradual(shot, core, frame_s)
@@ -311,7 +366,7 @@ def detect_in_shot(
 
 
 # Bump when detection or localisation changes what they find: older cached answers go unused.
-DETECT_VERSION = 1
+DETECT_VERSION = 2
 _KINDS = ("detected", "fade", "dissolve")
 
 

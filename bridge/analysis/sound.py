@@ -9,11 +9,13 @@ feature (RMS per hop) and the music's ducking side-chain (level per 10 ms).
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 
 from bridge import media
-from bridge.analysis.picture import readable
+from bridge.analysis.picture import media_range, readable
+from bridge.cache import AnalysisCache
 from bridge.errors import MissingMediaError, UndecodableMediaError
 from bridge.progress import NEVER_CANCELLED, CancelToken, ProgressFn, no_progress
 from bridge.types import Edit, SoundTrack
@@ -60,10 +62,13 @@ class SideChainLevel:
 
 
 def observe_sound(edit: Edit, *, progress: ProgressFn = no_progress,
-                  cancel: CancelToken = NEVER_CANCELLED) -> SoundTrack:
+                  cancel: CancelToken = NEVER_CANCELLED,
+                  cache: AnalysisCache | None = None) -> SoundTrack:
     """Decode every readable audio clip once into the edit's energy track (see module doc).
 
-    A clip that is missing or cannot be decoded is left out and named in ``problems``.
+    A clip that is missing or cannot be decoded is left out and named in ``problems``. With
+    a cache, a clip heard before (same media and range, same place in the 10 ms grid) is not
+    decoded again.
     """
     level = SideChainLevel(duration_s=edit.duration_s)
     heard: list[tuple[float, float]] = []
@@ -78,7 +83,7 @@ def observe_sound(edit: Edit, *, progress: ProgressFn = no_progress,
         if clip.speed == 0:  # a frozen clip holds one sample: nothing to hear
             continue
         try:
-            got = _add_clip(level, clip, cancel=cancel)
+            got = _add_clip_cached(level, clip, cancel=cancel, cache=cache)
         except (MissingMediaError, UndecodableMediaError) as err:
             problems.append((clip.name, str(err)))
             continue
@@ -96,6 +101,36 @@ def sound_problems(sound: SoundTrack) -> list[str]:
     """Warnings for clips that exist but could not be heard (missing media is the reader's)."""
     return [f"sound: clip {name!r} left out of loudness and ducking: {why}"
             for name, why in sound.problems if why != "media missing"]
+
+
+SOUND_VERSION = 1  # bump when the energy track changes: older cached clips go unused
+
+
+def _add_clip_cached(level: SideChainLevel, clip, *, cancel: CancelToken,
+                     cache: AnalysisCache | None) -> int:
+    """`_add_clip` through the cache: the clip's own frames, computed once and added in place.
+
+    A clip's energy lands in frames counted from the frame its start falls in; the offset
+    inside that frame is part of the key, so a clip moved by whole frames reuses its entry.
+    """
+    if cache is None:
+        return _add_clip(level, clip, cancel=cancel)
+    base = math.floor(clip.record_start_s * level.control_hz + 1e-9)
+    offset_s = clip.record_start_s - base / level.control_hz
+    start, end = media_range(clip)
+    kind = (f"{STAGE}-v{SOUND_VERSION}-sr{SOUND_SR}-c{level.control_hz:g}-s{clip.speed:g}"
+            f"-o{round(offset_s * 1e6)}")
+    key = media.content_key(clip.media_path)
+    found = cache.get(key, kind, start, end)
+    if found is None:
+        own = SideChainLevel(duration_s=offset_s + clip.duration_s, control_hz=level.control_hz)
+        got = _add_clip(own, replace(clip, record_start_s=offset_s,
+                                     record_end_s=offset_s + clip.duration_s), cancel=cancel)
+        found = {"energy": own.energy, "got": np.array([got])}
+        cache.put(key, kind, start, end, found)
+    energy = found["energy"][: max(0, level.n_frames - base)]
+    level.energy[base:base + len(energy)] += energy
+    return int(found["got"][0])
 
 
 def _add_clip(level: SideChainLevel, clip, *, cancel: CancelToken) -> int:

@@ -10,8 +10,11 @@ a crash marks them once the music is moderately intense.
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 
+from bridge.compose import expression
 from bridge.compose.plan import MusicPlan, affect_functions
 from bridge.compose.theory import scale_pitch
 from bridge.types import AffectCurve, Arrangement, Note, Style, Track
@@ -19,6 +22,9 @@ from bridge.types import AffectCurve, Arrangement, Note, Style, Track
 # Sensible MIDI pitch ranges per role (low, high inclusive).
 PITCH_RANGES = {"pads": (48, 79), "bass": (28, 52), "melody": (60, 91), "texture": (55, 88)}
 TRACK_VOLUMES = {"pads": 0.8, "bass": 0.9, "melody": 0.85, "texture": 0.6, "drums": 0.9}
+# Brushes and a soft kit sit under the band (and their sharp transients would otherwise set
+# the mix's peak, so the limiter would flatten everything else at the loudness target).
+SOFT_KIT_VOLUME = {"acoustic-folk": 0.6, "lofi": 0.65}
 
 # General MIDI percussion keys (channel 10).
 KICK, SNARE, CLOSED_HAT, OPEN_HAT, CRASH = 36, 38, 42, 46, 49
@@ -88,6 +94,7 @@ class _Grid:
         self.tempo = plan.tempo
         _, arousal_at = affect_functions(curve)
         beats = self.tempo.beat_times_s
+        self.arousal_at = arousal_at
         self.levels = playing_levels(np.asarray(arousal_at(beats), dtype=float))
         self.anchor_beats = set(self.tempo.anchor_beats)
         down = np.flatnonzero(self.tempo.downbeats)
@@ -103,6 +110,16 @@ class _Grid:
 
     def level(self, beat: float) -> float:
         return float(self.levels[min(int(beat), len(self.levels) - 1)])
+
+    def level_at(self, t_s: np.ndarray) -> np.ndarray:
+        """Arousal as a 0..1 level at record times (not snapped to beats)."""
+        return np.clip((np.asarray(self.arousal_at(t_s), dtype=float) + 1.0) / 2.0, 0.0, 1.0)
+
+    def beat_s(self, t_s: float) -> float:
+        """The length of the beat that holds time ``t_s``."""
+        grid = self._grid
+        i = min(max(int(np.searchsorted(grid, t_s, side="right")) - 1, 0), len(grid) - 2)
+        return grid[i + 1] - grid[i]
 
     def note(self, start_beat: float, end_beat: float, pitch: int, velocity: int) -> Note:
         return Note(self.t(start_beat), self.t(end_beat), int(pitch), int(velocity))
@@ -132,16 +149,43 @@ def _voicings(pcs: tuple[int, ...], low: int, high: int) -> list[tuple[int, ...]
     return out
 
 
+def _nearest_voicing(
+    pcs: tuple[int, ...], previous: tuple[int, ...], low: int, high: int
+) -> tuple[int, ...] | None:
+    """The voicing that moves the previous voices least: each voice to the nearest pitch
+    of its own chord tone (every tone used once), or None where that leaves the range."""
+    if len(pcs) != len(previous):
+        return None
+    best, best_move = None, None
+    for order in itertools.permutations(pcs):
+        pitches = []
+        for voice, pc in zip(previous, order):
+            down = voice - (voice - pc) % 12
+            pitches.append(down if voice - down <= down + 12 - voice else down + 12)
+        move = sum(abs(p - v) for p, v in zip(pitches, previous))
+        voiced = tuple(sorted(pitches))
+        if len(set(voiced)) < len(voiced) or voiced[0] < low or voiced[-1] > high:
+            continue
+        if best_move is None or move < best_move:
+            best, best_move = voiced, move
+    return best
+
+
 def _pick_voicing(
     pcs: tuple[int, ...], previous: tuple[int, ...] | None, rng: np.random.Generator
 ) -> tuple[int, ...]:
-    """Smooth voice leading, around the middle of the pad range; the seed breaks near-ties."""
+    """Least voice movement (common tones held, the others by step), pulled gently towards
+    the middle of the pad range; the seed breaks near-ties."""
     low, high = PITCH_RANGES["pads"]
     centre = (low + high) / 2 - 4
+    candidates = _voicings(pcs, low, high)
+    nearest = None if previous is None else _nearest_voicing(pcs, previous, low, high)
+    if nearest is not None and nearest not in candidates:
+        candidates.append(nearest)
     best, best_cost = None, np.inf
-    for v in _voicings(pcs, low, high):
+    for v in candidates:
         move = sum(abs(a - b) for a, b in zip(v, previous)) if previous else 0.0
-        cost = move + 0.3 * abs(np.mean(v) - centre) + rng.uniform(0.0, 1.5)
+        cost = move + 0.3 * abs(np.mean(v) - centre) + rng.uniform(0.0, 0.5)
         if cost < best_cost:
             best, best_cost = v, cost
     return best
@@ -393,6 +437,7 @@ def _finish(notes: list[Note], *, end_limit_s: float, lead_s: float = 0.0) -> tu
 def arrange(plan: MusicPlan, style: Style, curve: AffectCurve, *, seed: int = 0) -> Arrangement:
     """One Track per role (drums only when the style has percussion), ready to render."""
     rng = np.random.default_rng([seed, 1])  # its own stream: voicings and arpeggio starts
+    player = np.random.default_rng([seed, 2])  # humanisation, apart so voicings stay put
     grid = _Grid(plan, curve)
     end_limit_s = plan.duration_s - plan.release_s
     parts = {
@@ -403,23 +448,38 @@ def arrange(plan: MusicPlan, style: Style, curve: AffectCurve, *, seed: int = 0)
     }
     if style.percussion:
         parts["drums"] = _drums(grid)
+    # the cut anchors and the final chord are played exactly as written
+    exact_s = [*plan.tempo.anchors_s, plan.chords[-1].start_s]
     tracks = []
     for role, notes in parts.items():
         program = style.drum_kit if role == "drums" else int(style.programs[role])
         slow = role != "drums" and program in SLOW_ATTACK_PROGRAMS
+        # the kit keeps time for the others: its hits vary in force, not in time
+        played = expression.humanise(notes, exact_s=exact_s, rng=player,
+                                     timing=role != "drums")
+        reverb, chorus = expression.sends_for(style, role)
         tracks.append(
             Track(
                 role=role,
                 program=program,
                 is_drum=role == "drums",
                 notes=_finish(
-                    notes, end_limit_s=end_limit_s, lead_s=ATTACK_LEAD_S if slow else 0.0
+                    played, end_limit_s=end_limit_s, lead_s=ATTACK_LEAD_S if slow else 0.0
                 ),
-                volume=TRACK_VOLUMES[role],
+                volume=SOFT_KIT_VOLUME.get(style.name, TRACK_VOLUMES[role])
+                if role == "drums" else TRACK_VOLUMES[role],
+                controls=expression.expression(
+                    program=program, is_drum=role == "drums", level_at=grid.level_at,
+                    anchors_s=plan.tempo.anchors_s, beat_s=grid.beat_s,
+                    duration_s=plan.duration_s, final_s=plan.chords[-1].start_s,
+                ),
+                reverb_send=reverb,
+                chorus_send=chorus,
             )
         )
     return Arrangement(
         duration_s=plan.duration_s,
         beat_times_s=plan.tempo.beat_times_s.copy(),
         tracks=tuple(tracks),
+        room=expression.room_for(style),
     )

@@ -145,7 +145,17 @@ def write_midi(
                     value=int(np.clip(round(100 * track.volume), 0, 127)),
                 ),
             ),
+            # the room sends, as the renderer plays them (91 reverb, 93 chorus)
+            (0, 1, _msg("control_change", channel=channel, control=91,
+                        value=int(np.clip(track.reverb_send, 0, 127)))),
+            (0, 1, _msg("control_change", channel=channel, control=93,
+                        value=int(np.clip(track.chorus_send, 0, 127)))),
         ]
+        ticks = clock.ticks([c.time_s for c in track.controls]).tolist()
+        for control, tick in zip(track.controls, ticks):
+            events.append((tick, 1, _msg("control_change", channel=channel,
+                                         control=control.controller,
+                                         value=int(np.clip(control.value, 0, 127)))))
         ons = clock.ticks([n.start_s for n in track.notes])
         offs = np.maximum(clock.ticks([n.end_s for n in track.notes]), ons + 1)
         for i, (note, on, off) in enumerate(zip(track.notes, ons.tolist(), offs.tolist())):

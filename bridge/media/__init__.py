@@ -2,13 +2,15 @@
 
 ``probe`` describes a file, ``sample_frames`` gives a few upright RGB frames per second
 (with successors, for motion), ``frames_between`` every frame of a short range,
+``find_change`` the first frame of a new picture in a short range (decoding few),
 ``decode_audio`` mono float32 sound, ``content_key`` a cheap cache key. Test media is
 made with :mod:`bridge.media.synth`.
 """
 
 from bridge.media.audio import decode_audio
-from bridge.media.frames import frames_between, sample_frames
+from bridge.media.frames import Change, find_change, frames_between, preroll_s, sample_frames
 from bridge.media.key import content_key
 from bridge.media.probe import probe
 
-__all__ = ["content_key", "decode_audio", "frames_between", "probe", "sample_frames"]
+__all__ = ["Change", "content_key", "decode_audio", "find_change", "frames_between",
+           "preroll_s", "probe", "sample_frames"]

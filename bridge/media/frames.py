@@ -19,7 +19,7 @@ Media time here is seconds from the start of the file (the container's start tim
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -58,11 +58,13 @@ KEYFRAME_THREAD_TYPE = "SLICE"
 
 @dataclass
 class DecodeStats:
-    """What one call cost: packets sent to the decoder, frames it returned, seeks, the plan."""
+    """What one call cost: packets sent to the decoder, frames it returned, seeks, frames
+    converted to RGB, the plan."""
 
     packets: int = 0
     frames: int = 0
     seeks: int = 0
+    converted: int = 0
     plan: str = ""  # "keyframes", "grid" or "still"
 
 
@@ -153,8 +155,11 @@ class _Scaler:
     width: int
     size: tuple[int, int] | None = None
     rotation: int = 0
+    stats: DecodeStats | None = None
 
     def __call__(self, frame: av.VideoFrame) -> np.ndarray:
+        if self.stats is not None:
+            self.stats.converted += 1
         if self.size is None:
             self.rotation = upright_rotation(frame)
             self.size = _out_size(stored_w=frame.width, stored_h=frame.height,
@@ -323,7 +328,7 @@ def sample_frames(
             return _repeat_still(container, stream, targets, width, rate_hz)
         reader = _Reader(container, stream, origin_s(container), stats=stats)
         fps = float(stream.average_rate or stream.guessed_rate or 25)
-        scale = _Scaler(width)
+        scale = _Scaler(width, stats=stats)
         if strategy in ("auto", "keyframes"):
             index = _keyframe_index(stream, reader.origin_s)
             plan = None if index is None else _keyframe_plan(
@@ -429,20 +434,22 @@ def _repeat_still(container, stream, targets: np.ndarray, width: int, rate_hz: f
 
 
 def frames_between(
-    path: str | Path, start_s: float, end_s: float, *, width: int = 160
+    path: str | Path, start_s: float, end_s: float, *, width: int = 160,
+    stats: DecodeStats | None = None,
 ) -> list[FrameSample]:
     """Every frame with media time in [start_s, end_s), each with its successor."""
     path = Path(path)
     _check_range(path, start_s, end_s, width=width)
+    stats = DecodeStats() if stats is None else stats
     with open_media(path) as container:
         stream = video_stream(container)
         if stream is None or is_image_format(container):
             return []
         stream.thread_type = "AUTO"
-        reader = _Reader(container, stream, origin_s(container))
+        reader = _Reader(container, stream, origin_s(container), stats=stats)
         reader.seek(start_s)
         out: list[FrameSample] = []
-        scale = _Scaler(width)
+        scale = _Scaler(width, stats=stats)
         pending: tuple[float, np.ndarray] | None = None
         frame = reader.ahead
         while frame is not None:
@@ -458,3 +465,152 @@ def frames_between(
         if pending is not None:
             out.append(FrameSample(pending[0], pending[1]))
         return out
+
+
+# Frames decoded between two checks while looking for a change: a change costs about
+# n / stride + log2(stride) RGB conversions instead of n, and at most this many decoded
+# frames are held (4 x 12 MB at 4K).
+CHANGE_STRIDE = 4
+
+
+@dataclass
+class Change:
+    """Where a picture change happens: the last frame before it, the first after it, and the
+    frame after that (None at the end of the file), so a caller can tell a flash."""
+
+    before: FrameSample
+    after: FrameSample
+    after_next: np.ndarray | None
+
+
+def find_change(
+    path: str | Path,
+    start_s: float,
+    end_s: float,
+    is_after: Callable[[np.ndarray], bool],
+    *,
+    width: int = 160,
+    stats: DecodeStats | None = None,
+) -> Change | None:
+    """The first frame in media time [start_s, end_s) that ``is_after`` accepts.
+
+    ``is_after`` takes an upright RGB frame ``width`` px wide and must be monotone over the
+    range (False up to the change, True from it on), as "looks more like the picture after
+    the cut than before it" is across one cut. Instead of converting every frame, the
+    search bisects: first over the keyframes inside the range (each probe decodes one
+    keyframe), then, decoding forward from the keyframe before what is left, it checks
+    every ``CHANGE_STRIDE``-th frame and bisects the held frames between the last rejected
+    and the first accepted check. Decoding stops one frame after the change.
+
+    None when the first frame is already accepted, nothing is, or the file has no
+    decodable video: the caller then knows the predicate told it nothing.
+    """
+    path = Path(path)
+    _check_range(path, start_s, end_s, width=width)
+    stats = DecodeStats() if stats is None else stats
+    with open_media(path) as container:
+        stream = video_stream(container)
+        if stream is None or is_image_format(container):
+            return None
+        stream.thread_type = KEYFRAME_THREAD_TYPE  # short runs that stop early
+        reader = _Reader(container, stream, origin_s(container), stats=stats)
+        scale = _Scaler(width, stats=stats)
+        index = _keyframe_index(stream, reader.origin_s)
+        if index is not None:
+            start_s, end_s = _narrow_by_keyframes(reader, index, start_s, end_s, is_after, scale)
+        return _scan_for_change(reader, start_s, end_s, is_after, scale)
+
+
+def preroll_s(path: str | Path, t_s: float) -> float | None:
+    """Seconds between the keyframe at or before media time ``t_s`` and ``t_s``: what a
+    decoder must get through before showing ``t_s``. None without a keyframe index."""
+    with open_media(Path(path)) as container:
+        stream = video_stream(container)
+        if stream is None or is_image_format(container):
+            return None
+        index = _keyframe_index(stream, origin_s(container))
+    if index is None:
+        return None
+    i = int(np.searchsorted(index.times_s, t_s + _EPS_S, side="right")) - 1
+    return float(t_s - index.times_s[i]) if i >= 0 else float(t_s)
+
+
+def _narrow_by_keyframes(
+    reader: _Reader, index: _Keyframes, start_s: float, end_s: float,
+    is_after: Callable[[np.ndarray], bool], scale: _Scaler,
+) -> tuple[float, float]:
+    """Bisect over the keyframes strictly inside the range: the new range starts at the
+    last rejected keyframe and ends just after the first accepted one."""
+    inside = np.flatnonzero((index.times_s > start_s + _EPS_S) & (index.times_s < end_s - _EPS_S))
+    lo, hi = 0, len(inside)  # keyframes inside[:lo] rejected, inside[hi:] accepted
+    while lo < hi:
+        mid = (lo + hi) // 2
+        reader.seek_ts(int(index.seek_ts[inside[mid]]))
+        reader.step()
+        frame = reader.current
+        if frame is None:
+            break
+        time_s = reader.time_s(frame)
+        if not start_s - _EPS_S < time_s < end_s - _EPS_S:
+            break  # the index estimate was off: leave the rest to the forward scan
+        if is_after(scale(frame)):
+            end_s, hi = time_s + _EPS_S * 2, mid
+        else:
+            start_s, lo = time_s, mid + 1
+    return start_s, end_s
+
+
+def _scan_for_change(
+    reader: _Reader, start_s: float, end_s: float,
+    is_after: Callable[[np.ndarray], bool], scale: _Scaler,
+) -> Change | None:
+    """Decode forward from ``start_s``: check every CHANGE_STRIDE-th frame, then bisect the
+    frames held since the last rejected check."""
+    reader.seek(start_s)
+    rejected: tuple[av.VideoFrame, np.ndarray] | None = None
+    held: list[av.VideoFrame] = []  # decoded since the last rejected check, unconverted
+    while True:
+        frame = reader.ahead
+        if frame is not None and reader.time_s(frame) < start_s - _EPS_S:
+            reader.step()
+            continue
+        in_range = frame is not None and reader.time_s(frame) < end_s - _EPS_S
+        if in_range:
+            held.append(frame)
+            reader.step()
+        if not held or (in_range and rejected is not None and len(held) < CHANGE_STRIDE):
+            if not in_range:
+                return None
+            continue
+        rgb = scale(held[-1])
+        if not is_after(rgb):
+            if not in_range:
+                return None
+            rejected, held = (held[-1], rgb), []
+            continue
+        if rejected is None:
+            return None  # accepted from the first frame on: no change seen in the range
+        return _bisect_held(reader, rejected, held, rgb, is_after, scale)
+
+
+def _bisect_held(
+    reader: _Reader, rejected: tuple[av.VideoFrame, np.ndarray], held: list[av.VideoFrame],
+    last_rgb: np.ndarray, is_after: Callable[[np.ndarray], bool], scale: _Scaler,
+) -> Change:
+    """The change among ``held`` (its last frame accepted, the frame before it rejected)."""
+    rgbs: dict[int, np.ndarray] = {-1: rejected[1], len(held) - 1: last_rgb}
+    lo, hi = -1, len(held) - 1
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        rgbs[mid] = scale(held[mid])
+        if is_after(rgbs[mid]):
+            hi = mid
+        else:
+            lo = mid
+    before = rejected[0] if lo < 0 else held[lo]
+    nxt = held[hi + 1] if hi + 1 < len(held) else reader.ahead
+    return Change(
+        before=FrameSample(time_s=reader.time_s(before), rgb=rgbs[lo]),
+        after=FrameSample(time_s=reader.time_s(held[hi]), rgb=rgbs[hi]),
+        after_next=None if nxt is None else scale(nxt),
+    )

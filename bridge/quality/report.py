@@ -11,11 +11,14 @@ and `evaluate_timeline_audio` / `evaluate_baselines` are shared with `scorebridg
 from __future__ import annotations
 
 import base64
+import contextlib
 import html
 import math
 import tempfile
+import threading
 from collections.abc import Mapping
-from dataclasses import dataclass
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -35,6 +38,7 @@ REPORT_NAME = "report.html"
 FIGURE_NAMES = {"affect": "report-affect.png", "alignment": "report-alignment.png"}
 HIT_TOL_S = 0.05  # the ±50 ms of cut_beat_hit_rate_50ms, drawn in the alignment strip
 _DPI = 150
+BASELINE_SR = 22_050  # the rate bridge.eval analyses at
 # The eval numbers `score_timeline` copies into ScoreResult.metrics.
 MAIN_METRICS = (
     "cut_beat_hit_rate_50ms",
@@ -133,6 +137,30 @@ def shown_rows(columns) -> list[MetricRow]:
 # ---------------------------------------------------------------- evaluation
 
 
+_warming: threading.Thread | None = None
+_warming_lock = threading.Lock()
+
+
+def start_warm_up() -> None:
+    """Load the analyser in a background thread, once per process, so that the report's
+    first measurement does not pay librosa's imports and numba's kernels (the pipeline
+    starts it when a report is wanted, before the picture is even analysed)."""
+    global _warming
+    with _warming_lock:
+        if _warming is None:
+            _warming = threading.Thread(target=_warm_up_quietly, name="scorebridge-eval-warm-up",
+                                        daemon=True)
+            _warming.start()
+
+
+def _warm_up_quietly() -> None:
+    from bridge.eval.evaluate import warm_up
+
+    # only a head start: the real measurement reports any error itself
+    with contextlib.suppress(Exception):
+        warm_up()
+
+
 def evaluate_timeline_audio(
     analysis: Analysis, wav_path: str | Path, *, reference_path: str | Path | None = None
 ) -> EvalReport:
@@ -166,16 +194,44 @@ def evaluate_baselines(
     progress: ProgressFn = no_progress,
     cancel: CancelToken = NEVER_CANCELLED,
 ) -> dict[str, EvalReport]:
-    """Render every baseline into a temporary folder, measure it, and delete the audio."""
+    """Render every baseline into a temporary folder, measure it, and delete the audio.
+
+    The baselines are rendered and measured side by side (one thread each). They are
+    measured, never listened to: the embedded backend renders them at the analyser's own
+    rate (BASELINE_SR), which halves their synthesis and spares the resampling.
+    """
+    if backend == "symbolic":
+        request = replace(request, sr=BASELINE_SR)
     reports = {}
-    with tempfile.TemporaryDirectory(prefix="scorebridge-baselines-") as tmp:
-        for i, name in enumerate(BASELINES):
-            cancel.raise_if_cancelled()
-            progress("report", 0.1 + 0.6 * i / len(BASELINES), f"rendering baseline {name}")
-            wav = render_baseline(analysis, name, tmp, request, backend=backend,
-                                  backend_options=backend_options).wav_path
-            reports[name] = evaluate_timeline_audio(analysis, wav, reference_path=reference_path)
-    return reports
+    with tempfile.TemporaryDirectory(prefix="scorebridge-baselines-") as tmp, \
+            ThreadPoolExecutor(max_workers=len(BASELINES)) as pool:
+        cancel.raise_if_cancelled()
+        progress("report", 0.1, f"rendering baselines {', '.join(BASELINES)}")
+        futures = {
+            pool.submit(_render_and_measure, analysis, name, Path(tmp) / name, request,
+                        backend=backend, backend_options=backend_options,
+                        reference_path=reference_path): name
+            for name in BASELINES
+        }
+        try:
+            for k, future in enumerate(as_completed(futures)):
+                reports[futures[future]] = future.result()
+                progress("report", 0.1 + 0.6 * (k + 1) / len(BASELINES),
+                         f"measured baseline {futures[future]}")
+                cancel.raise_if_cancelled()
+        except BaseException:
+            for future in futures:
+                future.cancel()
+            raise
+    return {name: reports[name] for name in BASELINES}
+
+
+def _render_and_measure(analysis: Analysis, name: str, folder: Path, request: MusicRequest,
+                        *, backend: str, backend_options: Mapping[str, str] | None,
+                        reference_path: str | Path | None) -> EvalReport:
+    wav = render_baseline(analysis, name, folder, request, backend=backend,
+                          backend_options=backend_options).wav_path
+    return evaluate_timeline_audio(analysis, wav, reference_path=reference_path)
 
 
 def build_report(
@@ -196,12 +252,13 @@ def build_report(
     """
     out_path = Path(out_path)
     progress("report", 0.0, "measuring the rendered score")
-    ours = _evaluate_timeline(analysis, wav_path)
-    cancel.raise_if_cancelled()
-    baselines = evaluate_baselines(
-        analysis, request, backend=backend, backend_options=backend_options,
-        progress=progress, cancel=cancel,
-    )
+    with ThreadPoolExecutor(max_workers=1) as pool:  # ours is measured beside the baselines
+        measuring = pool.submit(_evaluate_timeline, analysis, wav_path)
+        baselines = evaluate_baselines(
+            analysis, request, backend=backend, backend_options=backend_options,
+            progress=progress, cancel=cancel,
+        )
+        ours = measuring.result()
     progress("report", 0.8, "drawing the report")
     write_report(
         out_path,

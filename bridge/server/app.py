@@ -134,6 +134,7 @@ class RunningBridge:
     jobs: JobManager
     host: str
     tls: TlsPair | None = None
+    servicer: BridgeServicer | None = None  # for its watch folders, stopped with the bridge
 
     @property
     def grpc_address(self) -> str:
@@ -149,6 +150,8 @@ class RunningBridge:
         """Refuse new work, cancel jobs, stop both servers; True if all ended within grace."""
         deadline = time.monotonic() + grace_s
         self.health.enter_graceful_shutdown()  # NOT_SERVING, and it stays so
+        if self.servicer is not None:
+            self.servicer.stop_watches()  # no new jobs from watched folders
         stopped = self.grpc_server.stop(grace_s)  # new RPCs refused; streams get the grace
         jobs_done = self.jobs.shutdown(cancel=True, timeout_s=max(0.0, deadline - time.monotonic()))
         self.http.stop()
@@ -189,7 +192,7 @@ def start_bridge(
     server.start()
     gateway.start()
     set_serving(health_servicer, True)
-    return RunningBridge(server, port, gateway, health_servicer, jobs, host, tls)
+    return RunningBridge(server, port, gateway, health_servicer, jobs, host, tls, servicer)
 
 
 def run_server(

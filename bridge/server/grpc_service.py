@@ -19,7 +19,7 @@ from typing import Any
 
 from bridge.config import ScoreOptions
 from bridge.errors import BridgeError, InvalidOptionError, UnreadableTimelineError
-from bridge.jobs import Job, JobManager, QueueFullError
+from bridge.jobs import Job, JobManager, QueueFullError, UnknownJobError
 from bridge.outputs import write_text_atomic
 from bridge.progress import CancelToken, ProgressFn
 from bridge.server import convert, status
@@ -58,11 +58,16 @@ def _errors_to_status(method):
     return unary
 
 
+MAX_WATCHES = 8  # each watch is an observer thread and a worker thread
+
+
 class BridgeServicer(pb_grpc.BridgeServicer):
     def __init__(self, jobs: JobManager, *, max_streams: int = 16) -> None:
         self.jobs = jobs
         self.max_streams = max_streams
         self._stream_slots = threading.BoundedSemaphore(max_streams)
+        self._watches: dict[Path, Any] = {}  # folder -> bridge.watch.FolderWatcher
+        self._watch_lock = threading.Lock()
 
     @contextlib.contextmanager
     def _stream_slot(self):
@@ -141,6 +146,63 @@ class BridgeServicer(pb_grpc.BridgeServicer):
 
         return convert.backends_to_pb(list_backends())
 
+    # ------------------------------------------------------------ watch folders
+
+    @_errors_to_status
+    def StartWatch(self, request: pb.StartWatchRequest, context) -> pb.WatchFolder:
+        from bridge.watch import DEFAULT_SETTLE_S, FolderWatcher
+
+        folder = _watch_folder(request.folder)
+        for desc, value in request.options.ListFields():
+            if isinstance(value, str):
+                _no_nul(value, desc.name)
+        options, _ = convert.options_from_pb(request.options)
+        _check_names(options)
+        settle = request.settle_s if request.HasField("settle_s") else DEFAULT_SETTLE_S
+        with self._watch_lock:
+            if folder in self._watches:
+                return _watch_pb(folder, self._watches[folder])
+            if len(self._watches) >= MAX_WATCHES:
+                raise QueueFullError(f"this bridge already watches {MAX_WATCHES} folders; "
+                                     "stop one first")
+            watcher = FolderWatcher(folder, functools.partial(self._score_in_queue, options),
+                                    settle_s=settle)
+            self._watches[folder] = watcher.start()
+            return _watch_pb(folder, watcher)
+
+    @_errors_to_status
+    def StopWatch(self, request: pb.WatchFolderRef, context) -> pb.WatchFolder:
+        folder = _watch_folder(request.folder, must_exist=False)
+        with self._watch_lock:
+            watcher = self._watches.pop(folder, None)
+        if watcher is None:
+            raise UnknownWatchError("this folder is not watched", path=folder)
+        watcher.stop()
+        return _watch_pb(folder, watcher, active=False)
+
+    @_errors_to_status
+    def ListWatches(self, request: pb.ListWatchesRequest, context) -> pb.ListWatchesResponse:
+        with self._watch_lock:
+            watches = list(self._watches.items())
+        return pb.ListWatchesResponse(watches=[_watch_pb(f, w) for f, w in watches])
+
+    def stop_watches(self) -> None:
+        with self._watch_lock:
+            watches, self._watches = list(self._watches.values()), {}
+        for watcher in watches:
+            watcher.stop()
+
+    def _score_in_queue(self, options: ScoreOptions, timeline: Path, out_dir: Path) -> None:
+        """A watched file's job: through the same queue as every other, waited for here (the
+        watcher scores one file at a time); a failed job raises its one-line reason."""
+        job = self.jobs.submit(
+            "score", functools.partial(_score_job, _Source(path=timeline), options, out_dir),
+            request={"source": str(timeline), "output_dir": str(out_dir), "watch": True},
+        )
+        for event in job.events():
+            if event.error is not None:
+                raise BridgeError(event.error.message)
+
 
 def _job_pb(job: Job, *, with_result: bool = True) -> pb.Job:
     code = status.code_for_error(job.error).name if job.error else ""
@@ -165,6 +227,27 @@ class _Source:
         target = workdir / INLINE_TIMELINE
         write_text_atomic(target, self.otio_json or "")
         return target
+
+
+class UnknownWatchError(UnknownJobError):
+    """StopWatch for a folder that is not watched (NOT_FOUND, like an unknown job)."""
+
+
+def _watch_folder(text: str, *, must_exist: bool = True) -> Path:
+    path = Path(_no_nul(text, "folder"))
+    if not path.is_absolute():
+        raise InvalidOptionError("must be an absolute path (the bridge runs in its own "
+                                 "working folder)", path=path, field="folder")
+    path = path.resolve()
+    if must_exist and not path.is_dir():
+        raise InvalidOptionError("not a folder to watch", path=path, field="folder")
+    return path
+
+
+def _watch_pb(folder: Path, watcher, *, active: bool = True) -> pb.WatchFolder:
+    return pb.WatchFolder(folder=str(folder), active=active, files=[
+        pb.WatchedFile(path=str(f.path), state=f.state, message=f.message, jobs=f.jobs)
+        for f in watcher.snapshot()])
 
 
 def _no_nul(value: str, field: str) -> str:

@@ -48,6 +48,9 @@ _METHODS: dict[str, tuple[type, bool]] = {
     "CancelJob": (pb.JobRef, False),
     "ListJobs": (pb.ListJobsRequest, False),
     "ListBackends": (pb.ListBackendsRequest, False),
+    "StartWatch": (pb.StartWatchRequest, False),
+    "StopWatch": (pb.WatchFolderRef, False),
+    "ListWatches": (pb.ListWatchesRequest, False),
 }
 
 

@@ -194,3 +194,21 @@ def test_screenshot_shows_the_plots(rendered):
     # (With the images removed the page measured 0 and 1.2e-4: the green text is close.)
     assert share_near(AROUSAL_RED) > 2e-4
     assert share_near(INTENSITY_GREEN) > 5e-4
+
+
+def test_the_analyser_warms_up_once_in_the_background():
+    """A report's first measurement need not load librosa and numba's kernels itself: the
+    pipeline starts one background warm-up per process, which runs every measure once."""
+    import threading
+
+    from bridge import report
+
+    report.start_warm_up()
+    report.start_warm_up()  # a second job does not start another
+    warming = [t for t in threading.enumerate() if t.name == "scorebridge-eval-warm-up"]
+    assert len(warming) <= 1 and report._warming is not None
+    report._warming.join(timeout=120)
+    assert not report._warming.is_alive()
+    from bridge.eval.evaluate import warm_up
+
+    warm_up()  # and it runs cleanly in the foreground too (errors would surface here)

@@ -116,6 +116,11 @@ def test_trim_keeps_the_music_before_and_shifts_the_music_after(first, media, tm
     shots = [*ORIGINAL[:3], (3, 0.0, 3.5), *ORIGINAL[4:]]  # the fourth shot loses 2 s
     result = rescore(first, media, tmp_path, shots)
     new, _ = soundfile.read(result.wav_path, dtype="int32")
+    # the new version sits beside the old one, which an NLE may still point at
+    assert result.wav_path.name == "score.v2.wav"
+    assert (result.wav_path.parent / "score.v2.plan.json").is_file()
+    kept_old, _ = soundfile.read(result.wav_path.parent / "score.wav", dtype="int32")
+    np.testing.assert_array_equal(kept_old, old)
     pieces = pieces_of(result)
     kinds = [p["kind"] for p in pieces]
     assert kinds == ["kept", "composed", "shifted"], pieces

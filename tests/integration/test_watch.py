@@ -97,6 +97,9 @@ def test_a_changed_export_is_scored_again(tmp_path, export_text):
         target.write_text(export_text.replace('"cut"', '"cut v2"', 1))
         events.wait_for(2, "scored")
     assert [e for e, *_ in events.seen].count("scored") == 2
+    out = FolderWatcher.out_dir_for(target)
+    # the second export is the next version beside the first, never over it
+    assert (out / "score.wav").is_file() and (out / "score.v2.wav").is_file()
 
 
 def test_not_a_folder_is_refused(tmp_path):

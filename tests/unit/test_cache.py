@@ -13,12 +13,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bridge.analysis import cuts as cuts_module
 from bridge import media
-from bridge.cache import AnalysisCache, decode_entry, encode_entry
+from bridge.analysis import cuts as cuts_module
 from bridge.analysis.cuts import find_cuts
-from bridge.media.synth import SceneSpec, encode_scenes
 from bridge.analysis.picture import observe_picture
+from bridge.cache import AnalysisCache, decode_entry, encode_entry
+from bridge.media.synth import SceneSpec, encode_scenes
 from bridge.types import Clip, Edit
 
 RATE = Fraction(25)
@@ -210,3 +210,37 @@ def test_cache_command_reports_and_clears(tmp_path, monkeypatch, capsys):
     assert main(["cache", "clear"]) == 0
     assert "removed 1 entries" in capsys.readouterr().out
     assert AnalysisCache(tmp_path).info().entries == 0
+
+
+def test_sound_of_a_clip_heard_before_is_not_decoded_again(tmp_path, monkeypatch):
+    from bridge.analysis.sound import observe_sound
+    from bridge.media.synth import encode_audio
+
+    voice = tmp_path / "voice.wav"
+    encode_audio(voice, [SceneSpec(3.0, audio="speech", level_dbfs=-12),
+                         SceneSpec(3.0, audio="tone", level_dbfs=-20)])
+    calls = []
+    real = media.decode_audio
+    monkeypatch.setattr(media, "decode_audio",
+                        lambda *a, **k: calls.append(a[1:3]) or real(*a, **k))
+
+    def edit_with(*spans):  # (record start, record end, media start)
+        clips = tuple(Clip(name=f"A{i}", kind="audio", record_start_s=a, record_end_s=b,
+                           media_path=voice, media_start_s=m)
+                      for i, (a, b, m) in enumerate(spans))
+        return Edit(name="t", source_path=tmp_path / "t.otio", rate=RATE, drop_frame=False,
+                    start_timecode="00:00:00:00", start_frame=0, duration_frames=250,
+                    shots=(), audio_clips=clips)
+
+    cache = AnalysisCache(tmp_path / "cache")
+    first = observe_sound(edit_with((1.0, 4.0, 0.5), (5.0, 7.0, 4.0)), cache=cache)
+    assert len(calls) == 2
+    calls.clear()
+    again = observe_sound(edit_with((1.0, 4.0, 0.5), (5.0, 7.0, 4.0)), cache=cache)
+    assert calls == [] and cache.stats.hits == 2
+    np.testing.assert_array_equal(again.energy, first.energy)
+    # moved 2 s later (whole 10 ms frames): the same entry, the energy shifted by 200 frames
+    moved = observe_sound(edit_with((3.0, 6.0, 0.5)), cache=cache)
+    fresh = observe_sound(edit_with((3.0, 6.0, 0.5)))
+    assert len(calls) == 1  # only the uncached pass above decoded
+    np.testing.assert_allclose(moved.energy, fresh.energy, rtol=1e-9, atol=1e-15)

@@ -1,12 +1,21 @@
 """Arrangement: intensity follows arousal, drums mark the cuts, parts stay in their ranges."""
 
+import itertools
 from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
 
 from bridge.compose import arrange, compose_plan
-from bridge.compose.arrange import CRASH, KICK, PITCH_RANGES, SNARE
+from bridge.compose.arrange import (
+    ATTACK_LEAD_S,
+    CRASH,
+    KICK,
+    PITCH_RANGES,
+    SLOW_ATTACK_PROGRAMS,
+    SNARE,
+)
+from bridge.compose.expression import TIMING_MAX_S
 from bridge.style import STYLES
 from bridge.types import AffectCurve, Cut, Edit
 
@@ -135,3 +144,82 @@ def test_styles_without_percussion_have_no_drum_track():
     _, _, arrangement = _arranged("solo-piano")
     assert [tr.role for tr in arrangement.tracks] == ["pads", "bass", "melody", "texture"]
     assert {tr.program for tr in arrangement.tracks} == {0}
+
+
+def test_anchor_notes_stay_exact_and_the_rest_is_played_loosely():
+    plan, _, arrangement = _arranged("cinematic-orchestral")
+    written = arrange(plan, STYLES["cinematic-orchestral"], _arc_curve(), seed=0)
+    assert written.tracks == arrangement.tracks  # same seed, same performance
+    anchors = np.array(plan.tempo.anchors_s)
+    beats = plan.tempo.beat_times_s
+    for track in arrangement.tracks:
+        slow = not track.is_drum and track.program in SLOW_ATTACK_PROGRAMS
+        lead = ATTACK_LEAD_S if slow else 0.0
+        starts = np.array([n.start_s + lead for n in track.notes])
+        near = np.abs(starts[:, None] - anchors[None, :])
+        assert not np.any((near > 1e-9) & (near < 0.02)), track.role  # on an anchor or off it
+        if track.role in ("pads", "bass", "drums"):  # the chord change and the kick
+            assert np.all(near.min(axis=0) < 1e-9), track.role
+        off = np.abs(starts[:, None] - beats[None, :]).min(axis=1)
+        loose = off[(off > 1e-6) & (off < 0.02)]
+        if track.is_drum:
+            assert len(loose) == 0  # the kit keeps time
+        else:
+            assert len(loose) > 0.2 * len(starts)  # played around the grid, within 15 ms
+            assert loose.max() <= TIMING_MAX_S + 1e-9
+    other = arrange(plan, STYLES["cinematic-orchestral"], _arc_curve(), seed=1)
+    assert other.tracks[0].notes != arrangement.tracks[0].notes
+
+
+def test_sustained_roles_swell_with_arousal_and_into_more_intense_cuts():
+    plan, _, arrangement = _arranged("cinematic-orchestral")
+    by_role = {tr.role: tr for tr in arrangement.tracks}
+    assert not by_role["drums"].controls and not by_role["texture"].controls  # harp decays
+    pads = by_role["pads"].controls  # string ensemble
+    assert pads and all(c.controller == 11 and 0 <= c.value <= 127 for c in pads)
+    times = np.array([c.time_s for c in pads])
+    values = np.array([c.value for c in pads])
+
+    def value_at(t):
+        return values[np.searchsorted(times, t, side="right") - 1]
+
+    calm, intense = value_at(10.0), value_at(30.0)
+    assert intense - calm >= 18  # follows the arc: ~3 dB of CC11 between calm and intense
+    # the calm -> intense jump: the expression rises over the beat before a cut there
+    rising = [t for t in plan.tempo.anchors_s if 18.0 < t < 21.0]  # arousal climbs there
+    assert rising
+    for t in rising:
+        beat = np.diff(plan.tempo.beat_times_s)[np.searchsorted(plan.tempo.beat_times_s, t) - 1]
+        assert value_at(t) > value_at(t - beat) + 5
+    piano = _arranged("solo-piano")[2]
+    assert not any(tr.controls for tr in piano.tracks)  # a piano note cannot swell
+
+
+def test_rooms_and_sends_follow_the_style():
+    rooms = {name: _arranged(name)[2].room for name in ("cinematic-orchestral", "solo-piano",
+                                                         "lofi", "acoustic-folk")}
+    assert rooms == {"cinematic-orchestral": "hall", "solo-piano": "plate", "lofi": "dry",
+                     "acoustic-folk": "room"}
+    orchestra = {tr.role: tr for tr in _arranged("cinematic-orchestral")[2].tracks}
+    assert orchestra["pads"].reverb_send > orchestra["bass"].reverb_send
+    assert orchestra["pads"].reverb_send > orchestra["drums"].reverb_send
+    assert all(tr.reverb_send == 0 for tr in _arranged("lofi")[2].tracks)
+    synths = {tr.role: tr for tr in _arranged("synthwave")[2].tracks}
+    assert synths["pads"].chorus_send > 0 and synths["bass"].chorus_send == 0
+
+
+def test_pad_voicings_move_little_between_chords():
+    plan, _, arrangement = _arranged("cinematic-orchestral")
+    pads = next(tr for tr in arrangement.tracks if tr.role == "pads")
+    voicings = []
+    for chord in plan.chords:
+        t = plan.tempo.grid_s[chord.start_beat] - ATTACK_LEAD_S
+        struck = sorted(n.pitch for n in pads.notes if abs(n.start_s - t) < 0.02
+                        and n.pitch >= PITCH_RANGES["pads"][0])
+        if struck:
+            voicings.append(struck)
+    moves = [sum(abs(a - b) for a, b in zip(v, w)) / len(v)
+             for v, w in itertools.pairwise(voicings) if len(v) == len(w)]
+    assert len(moves) >= 10
+    # common tones held, the rest by step: about a tone per voice, never a leap of the block
+    assert np.mean(moves) <= 2.5 and max(moves) <= 5

@@ -204,14 +204,46 @@ def test_changes_next_to_an_edit_point_are_not_localised(six, monkeypatch):
                       shot("b", 3.0, 3.0 + (second - b_start) + 2.0, path, b_start)],
                      duration_s=3.0 + (second - b_start) + 2.0)
     localised = []
-    real = cuts_module.frames_between
+    real = cuts_module._clean_cut
 
-    def counting(path_, t0, t1, **kw):
+    def counting(shot_, t0, *args, **kw):
         localised.append(t0)
-        return real(path_, t0, t1, **kw)
+        return real(shot_, t0, *args, **kw)
 
-    monkeypatch.setattr(cuts_module, "frames_between", counting)
+    monkeypatch.setattr(cuts_module, "_clean_cut", counting)
     found = cuts_of(edit, min_shot_s=1.0)
     detected = [c.time_s for c in found if c.kind == "detected"]
     assert detected == pytest.approx([3.0 + second - b_start], abs=1 / float(RATE) + 1e-6)
     assert len(localised) == 1  # only the change that is kept was localised
+
+
+def test_short_gop_cuts_are_found_by_bisection_and_long_gop_ones_by_the_scan(
+        six, tmp_path, monkeypatch):
+    """A keyframe every second: bisection, no full scan; the same cuts, frame-exact. The
+    six-scene file (one keyframe per scene) makes decoding up to a candidate costly, so the
+    scan goes first there, and the bisection is not paid for on top."""
+    import bridge.analysis.cuts as cuts_module
+
+    path = tmp_path / "gop25.mp4"
+    scenes = [SceneSpec(d, c, shapes=3, speed_px_s=60, shape_size_px=16)
+              for d, c in zip(DURATIONS, COLOURS)]
+    encoded = encode_scenes(path, scenes, rate=RATE, audio=False, gop=25)
+    calls = {"bisect": 0, "scan": 0}
+    bisect, scan = cuts_module.find_change, cuts_module.frames_between
+
+    def counted(name, fn):
+        def wrapper(*args, **kw):
+            calls[name] += 1
+            return fn(*args, **kw)
+        return wrapper
+
+    monkeypatch.setattr(cuts_module, "find_change", counted("bisect", bisect))
+    monkeypatch.setattr(cuts_module, "frames_between", counted("scan", scan))
+    cuts = cuts_of(make_edit([shot("one", 0.0, 30.0, path, 0.0)], duration_s=30.0))
+    assert np.abs(np.array([c.time_s for c in cuts]) - encoded).max() <= FRAME_S + 1e-6
+    assert calls == {"bisect": 5, "scan": 0}
+
+    calls.update(bisect=0, scan=0)
+    long_gop, _ = six
+    cuts_of(make_edit([shot("one", 0.0, 30.0, long_gop, 0.0)], duration_s=30.0))
+    assert calls["scan"] >= 1 and calls["bisect"] < calls["scan"]

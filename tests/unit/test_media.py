@@ -17,8 +17,15 @@ from bridge.errors import (
     MissingMediaError,
     UndecodableMediaError,
 )
-from bridge.media import content_key, decode_audio, frames_between, probe, sample_frames
-from bridge.media.frames import DecodeStats
+from bridge.media import (
+    content_key,
+    decode_audio,
+    find_change,
+    frames_between,
+    probe,
+    sample_frames,
+)
+from bridge.media.frames import CHANGE_STRIDE, DecodeStats
 from bridge.media.synth import (
     SceneSpec,
     encode_audio,
@@ -450,6 +457,43 @@ def test_frames_between_every_frame_around_a_cut(media):
     for f, c in zip(frames, colours):
         assert np.abs(mean_rgb(f.rgb) - c).max() < 12
     assert np.array_equal(frames[0].successor, frames[1].rgb)
+
+
+def _is_blue(rgb: np.ndarray) -> bool:
+    r, _, b = mean_rgb(rgb)
+    return b > r
+
+
+@pytest.mark.parametrize("name", ["cfr", "ntsc", "vfr", "short_gop", "gop12_cuts", "intra"])
+def test_find_change_is_frame_exact_and_converts_few_frames(media, name):
+    """The red -> blue cut found by bisection is the frame the full scan finds, for a
+    fraction of the conversions and no more decoding."""
+    paths, cuts = media
+    start, end = 1.0, 2.55  # around the cut at 2.0 (VFR: the first frame at/after it)
+    found, full = DecodeStats(), DecodeStats()
+    change = find_change(paths[name], start, end, _is_blue, width=32, stats=found)
+    every = frames_between(paths[name], start, end, width=32, stats=full)
+    first_blue = next(f for f in every if _is_blue(f.rgb))
+    assert change is not None
+    assert change.after.time_s == first_blue.time_s == pytest.approx(cuts[name][0], abs=1e-6)
+    previous = every[every.index(first_blue) - 1]
+    assert change.before.time_s == previous.time_s
+    assert np.array_equal(change.after_next, first_blue.successor)
+    n = len(every)
+    assert full.converted >= n  # the scan converts every frame (and its last successor)
+    # checks every CHANGE_STRIDE-th frame up to the change, bisects, plus the next frame
+    bound = 1 + math.ceil(n / CHANGE_STRIDE) + math.ceil(math.log2(CHANGE_STRIDE)) + 1
+    assert found.converted <= bound < n
+    assert found.frames <= full.frames  # and decoding stops just after the change
+    if name == "intra":  # every frame a keyframe: bisection over keyframes, few decoded
+        assert found.frames <= 2 * math.ceil(math.log2(n)) + 4
+
+
+def test_find_change_says_none_when_nothing_changes_or_all_has(media):
+    paths, _ = media
+    assert find_change(paths["cfr"], 0.2, 1.5, _is_blue, width=32) is None  # all red
+    assert find_change(paths["cfr"], 2.2, 3.0, _is_blue, width=32) is None  # all blue
+    assert find_change(paths["wav"], 0.0, 1.0, _is_blue, width=32) is None  # no picture
 
 
 # ---------------------------------------------------------------- audio

@@ -6,9 +6,11 @@ soundfile; nothing is read from the renderer's own numbers except where a test s
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import math
 import sys
+import threading
 from fractions import Fraction
 from pathlib import Path
 
@@ -21,13 +23,15 @@ from scipy import signal
 from bridge.errors import BackendUnavailableError, CancelledError, InvalidOptionError
 from bridge.music import render_arrangement
 from bridge.music.master import measure_file
+from bridge.platform_paths import soundfont_candidates
 from bridge.progress import CancelToken
 from bridge.render import (
     SOUNDFONT_ENV,
     find_soundfont,
     soundfont_available,
+    synthesise,
 )
-from bridge.types import Arrangement, Note, Track, samples_for
+from bridge.types import Arrangement, Control, Note, Track, samples_for
 
 SR = 48_000
 FLUID_R3 = Path("/usr/share/sounds/sf2/FluidR3_GM.sf2")
@@ -199,7 +203,9 @@ def test_limiter_holds_the_ceiling_on_peaky_drums(tmp_path):
 def test_unreachable_target_keeps_the_ceiling_and_says_so(tmp_path):
     """Hits over a near-silent pad: the hits are the loudness, so the ceiling wins."""
     snares = Track("drums", 0, True, tuple(Note(t, t + 0.1, 38, 127) for t in (0.5, 2.0, 3.5)))
-    pad = Track("pads", 48, False, (Note(0.0, 5.0, 60, 20),))
+    # velocity 10: near-silent in FluidR3 and in MuseScore General (whose strings at 20
+    # already carry -16 LUFS)
+    pad = Track("pads", 48, False, (Note(0.0, 5.0, 60, 10),))
     arrangement = Arrangement(5.0, np.zeros(0), (pad, snares))
     # "near-silent" is a property of FluidR3's pad at velocity 20; MuseScore General (the
     # default when installed) plays it loud enough to reach the target, a different case.
@@ -313,3 +319,121 @@ def test_missing_libfluidsynth_is_a_clear_backend_error(monkeypatch):
     monkeypatch.setitem(sys.modules, "fluidsynth", None)
     reason = soundfont_available()
     assert "libfluidsynth" in reason and "pyfluidsynth" in reason
+
+
+def performed_band(duration_s: float) -> Arrangement:
+    """``small_band`` in a hall, the pads sent to it with a chorus and swelling on CC11."""
+    band = small_band(duration_s)
+    pads, bass, drums = band.tracks
+    swell = tuple(Control(t, 11, round(60 + 60 * t / duration_s))
+                  for t in np.arange(0.0, duration_s, 0.25))
+    return dataclasses.replace(band, room="hall", tracks=(
+        dataclasses.replace(pads, controls=swell, reverb_send=80, chorus_send=50),
+        dataclasses.replace(bass, reverb_send=20),
+        dataclasses.replace(drums, reverb_send=25),
+    ))
+
+
+def test_room_and_expression_render_repeatably_and_stems_still_sum(tmp_path):
+    for folder in ("a", "b"):
+        (tmp_path / folder).mkdir()
+        render_arrangement(
+            performed_band(3.0), out_path=tmp_path / folder / "mix.wav", n_samples=3 * SR,
+            stems_dir=tmp_path / folder / "stems", block_s=0.7,
+        )  # fmt: skip
+    for name in ("mix.wav", "stems/pads.wav", "stems/bass.wav", "stems/drums.wav"):
+        assert sha256(tmp_path / "a" / name) == sha256(tmp_path / "b" / name)
+    mix, _ = soundfile.read(tmp_path / "a" / "mix.wav")
+    stems = sum(soundfile.read(tmp_path / "a" / "stems" / f"{r}.wav")[0]
+                for r in ("pads", "bass", "drums"))
+    assert np.abs(stems - mix).max() <= 2 * LSB + 1e-12  # (3 stems + 1) / 2 LSB of rounding
+
+
+def _tail_and_gain(tmp_path, name, *, room="dry", send=0, controls=()):
+    """Render one short piano note: (share of its energy after 1 s, when the key was let go
+    at 0.5 s; the gain normalisation applied)."""
+    note = Track("keys", 0, False, (Note(0.2, 0.5, 60, 100),), controls=controls,
+                 reverb_send=send)
+    result = render_arrangement(
+        Arrangement(2.0, np.zeros(0), (note,), room=room), out_path=tmp_path / f"{name}.wav",
+        n_samples=2 * SR, target_lufs=-30.0,
+    )
+    x, _ = soundfile.read(result.path)
+    # compare shapes, not levels: each file is normalised to the same loudness
+    return float(np.square(x[int(1.0 * SR):]).sum() / np.square(x).sum()), result.gain_db
+
+
+def test_a_hall_rings_on_after_the_note_and_a_dry_room_does_not(tmp_path):
+    dry, _ = _tail_and_gain(tmp_path, "dry")
+    hall, _ = _tail_and_gain(tmp_path, "hall", room="hall", send=100)
+    plate, _ = _tail_and_gain(tmp_path, "plate", room="plate", send=100)
+    no_send, _ = _tail_and_gain(tmp_path, "nosend", room="hall", send=0)
+    assert hall > 5 * dry and hall > plate > 2 * dry  # the hall's tail is the longest
+    assert no_send == pytest.approx(dry, rel=0.05)  # nothing sent, nothing rings
+
+
+def test_expression_sets_the_level_of_a_held_note(tmp_path):
+    # the same note at full and at low expression: normalisation needs more gain for the
+    # quiet one, by about what CC11 took away (FluidSynth: 40 dB * log10(127 / value))
+    _, loud = _tail_and_gain(tmp_path, "loud", controls=(Control(0.0, 11, 127),))
+    _, soft = _tail_and_gain(tmp_path, "soft", controls=(Control(0.0, 11, 40),))
+    assert soft - loud == pytest.approx(40 * math.log10(127 / 40), abs=3.0)
+
+
+def test_unknown_room_names_the_field(tmp_path):
+    band = dataclasses.replace(small_band(1.0), room="cathedral")
+    with pytest.raises(InvalidOptionError) as err:
+        render_arrangement(band, out_path=tmp_path / "x.wav", n_samples=SR)
+    assert err.value.field == "room" and "cathedral" in str(err.value)
+    assert not list(tmp_path.iterdir())
+
+
+def test_musescore_general_is_the_default_where_installed(monkeypatch):
+    monkeypatch.delenv(SOUNDFONT_ENV, raising=False)
+    muse = Path("/usr/share/sounds/sf3/MuseScore_General.sf3")
+    fluid = Path("/usr/share/sounds/sf2/FluidR3_GM.sf2")
+    if not muse.is_file():
+        pytest.skip("musescore-general-soundfont is not installed")
+    assert find_soundfont() == muse
+    if fluid.is_file():  # the fallback where MuseScore's is missing
+        assert find_soundfont(search_paths=[p for p in soundfont_candidates()
+                                            if "MuseScore" not in p.name]) == fluid
+
+
+def test_synthesis_threads_give_the_same_blocks_as_one_thread():
+    band = performed_band(2.5)
+    n = round(2.5 * SR)
+    one = list(synthesise(band, n_samples=n, block_s=0.7, threads=1))
+    many = list(synthesise(band, n_samples=n, block_s=0.7, threads=3))
+    assert len(one) == len(many) == 4  # 0.7 s blocks over 2.5 s
+    for a, b in zip(one, many):
+        assert a.keys() == b.keys() == {"pads", "bass", "drums"}
+        for role in a:
+            assert np.array_equal(a[role], b[role])  # to the bit
+    assert sum(len(block["pads"]) for block in many) == n
+    with pytest.raises(InvalidOptionError) as err:
+        synthesise(band, n_samples=n, threads=0)
+    assert err.value.field == "threads"
+
+
+def test_closing_the_blocks_early_stops_the_threads():
+    blocks = synthesise(performed_band(3.0), n_samples=3 * SR, block_s=0.5, threads=2)
+    next(blocks)  # the second block is being rendered now
+    blocks.close()  # waits for it, then frees the synths: no crash, no thread left behind
+    assert not [t for t in threading.enumerate() if t.name.startswith("ThreadPoolExecutor")]
+
+
+def test_synths_share_one_loaded_soundfont_and_outlive_each_other():
+    from bridge.render import soundfont as sf
+
+    font = find_soundfont()
+    first = sf.SynthTrack(font, sr=SR, program=48, is_drum=False)
+    second = sf.SynthTrack(font, sr=SR, program=48, is_drum=False)
+    loaded = [f for key, f in sf._FONTS.items() if key[0] == str(font.resolve())]
+    assert len(loaded) == 1 and loaded[0].held[(0, 48)]  # loaded once, preset kept warm
+    first.close()  # hands the font back: the other synth still plays it
+    second.add_note(on_sample=0, off_sample=SR // 2, pitch=60, velocity=100)
+    assert np.abs(second.render(SR // 2)).max() > 0.01
+    second.close()
+    with pytest.raises(InvalidOptionError):  # a preset the font lacks is still an error
+        sf.SynthTrack(font, sr=SR, program=99, is_drum=True)  # no drum kit 99 in GM fonts

@@ -44,7 +44,7 @@ class ScoreRequest(_message.Message):
     def __init__(self, otio_json: _Optional[str] = ..., path: _Optional[str] = ..., options: _Optional[_Union[ScoreOptions, _Mapping]] = ...) -> None: ...
 
 class ScoreOptions(_message.Message):
-    __slots__ = ("style", "seed", "affect_backend", "music_backend", "stems", "duck_db", "markers", "output_dir", "soundfont", "sample_rate", "analysis_rate_hz", "affect_hop_s", "detect_cuts", "report", "backend_options", "cut_detector", "overwrite", "timeline_name", "timeline_rate")
+    __slots__ = ("style", "seed", "affect_backend", "music_backend", "stems", "duck_db", "markers", "output_dir", "soundfont", "sample_rate", "analysis_rate_hz", "affect_hop_s", "detect_cuts", "report", "backend_options", "cut_detector", "fresh", "previous_result", "cache", "overwrite", "timeline_name", "timeline_rate")
     class BackendOptionsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -68,6 +68,9 @@ class ScoreOptions(_message.Message):
     REPORT_FIELD_NUMBER: _ClassVar[int]
     BACKEND_OPTIONS_FIELD_NUMBER: _ClassVar[int]
     CUT_DETECTOR_FIELD_NUMBER: _ClassVar[int]
+    FRESH_FIELD_NUMBER: _ClassVar[int]
+    PREVIOUS_RESULT_FIELD_NUMBER: _ClassVar[int]
+    CACHE_FIELD_NUMBER: _ClassVar[int]
     OVERWRITE_FIELD_NUMBER: _ClassVar[int]
     TIMELINE_NAME_FIELD_NUMBER: _ClassVar[int]
     TIMELINE_RATE_FIELD_NUMBER: _ClassVar[int]
@@ -87,10 +90,61 @@ class ScoreOptions(_message.Message):
     report: bool
     backend_options: _containers.ScalarMap[str, str]
     cut_detector: str
+    fresh: bool
+    previous_result: str
+    cache: bool
     overwrite: bool
     timeline_name: str
     timeline_rate: str
-    def __init__(self, style: _Optional[str] = ..., seed: _Optional[int] = ..., affect_backend: _Optional[str] = ..., music_backend: _Optional[str] = ..., stems: _Optional[bool] = ..., duck_db: _Optional[float] = ..., markers: _Optional[str] = ..., output_dir: _Optional[str] = ..., soundfont: _Optional[str] = ..., sample_rate: _Optional[int] = ..., analysis_rate_hz: _Optional[float] = ..., affect_hop_s: _Optional[float] = ..., detect_cuts: _Optional[bool] = ..., report: _Optional[bool] = ..., backend_options: _Optional[_Mapping[str, str]] = ..., cut_detector: _Optional[str] = ..., overwrite: _Optional[bool] = ..., timeline_name: _Optional[str] = ..., timeline_rate: _Optional[str] = ...) -> None: ...
+    def __init__(self, style: _Optional[str] = ..., seed: _Optional[int] = ..., affect_backend: _Optional[str] = ..., music_backend: _Optional[str] = ..., stems: _Optional[bool] = ..., duck_db: _Optional[float] = ..., markers: _Optional[str] = ..., output_dir: _Optional[str] = ..., soundfont: _Optional[str] = ..., sample_rate: _Optional[int] = ..., analysis_rate_hz: _Optional[float] = ..., affect_hop_s: _Optional[float] = ..., detect_cuts: _Optional[bool] = ..., report: _Optional[bool] = ..., backend_options: _Optional[_Mapping[str, str]] = ..., cut_detector: _Optional[str] = ..., fresh: _Optional[bool] = ..., previous_result: _Optional[str] = ..., cache: _Optional[bool] = ..., overwrite: _Optional[bool] = ..., timeline_name: _Optional[str] = ..., timeline_rate: _Optional[str] = ...) -> None: ...
+
+class StartWatchRequest(_message.Message):
+    __slots__ = ("folder", "options", "settle_s")
+    FOLDER_FIELD_NUMBER: _ClassVar[int]
+    OPTIONS_FIELD_NUMBER: _ClassVar[int]
+    SETTLE_S_FIELD_NUMBER: _ClassVar[int]
+    folder: str
+    options: ScoreOptions
+    settle_s: float
+    def __init__(self, folder: _Optional[str] = ..., options: _Optional[_Union[ScoreOptions, _Mapping]] = ..., settle_s: _Optional[float] = ...) -> None: ...
+
+class WatchFolderRef(_message.Message):
+    __slots__ = ("folder",)
+    FOLDER_FIELD_NUMBER: _ClassVar[int]
+    folder: str
+    def __init__(self, folder: _Optional[str] = ...) -> None: ...
+
+class ListWatchesRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class WatchedFile(_message.Message):
+    __slots__ = ("path", "state", "message", "jobs")
+    PATH_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    JOBS_FIELD_NUMBER: _ClassVar[int]
+    path: str
+    state: str
+    message: str
+    jobs: int
+    def __init__(self, path: _Optional[str] = ..., state: _Optional[str] = ..., message: _Optional[str] = ..., jobs: _Optional[int] = ...) -> None: ...
+
+class WatchFolder(_message.Message):
+    __slots__ = ("folder", "active", "files")
+    FOLDER_FIELD_NUMBER: _ClassVar[int]
+    ACTIVE_FIELD_NUMBER: _ClassVar[int]
+    FILES_FIELD_NUMBER: _ClassVar[int]
+    folder: str
+    active: bool
+    files: _containers.RepeatedCompositeFieldContainer[WatchedFile]
+    def __init__(self, folder: _Optional[str] = ..., active: _Optional[bool] = ..., files: _Optional[_Iterable[_Union[WatchedFile, _Mapping]]] = ...) -> None: ...
+
+class ListWatchesResponse(_message.Message):
+    __slots__ = ("watches",)
+    WATCHES_FIELD_NUMBER: _ClassVar[int]
+    watches: _containers.RepeatedCompositeFieldContainer[WatchFolder]
+    def __init__(self, watches: _Optional[_Iterable[_Union[WatchFolder, _Mapping]]] = ...) -> None: ...
 
 class JobRef(_message.Message):
     __slots__ = ("job_id",)

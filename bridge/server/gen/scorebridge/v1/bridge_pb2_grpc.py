@@ -69,6 +69,21 @@ class BridgeStub:
                 request_serializer=scorebridge_dot_v1_dot_bridge__pb2.ListBackendsRequest.SerializeToString,
                 response_deserializer=scorebridge_dot_v1_dot_bridge__pb2.ListBackendsResponse.FromString,
                 _registered_method=True)
+        self.StartWatch = channel.unary_unary(
+                '/scorebridge.v1.Bridge/StartWatch',
+                request_serializer=scorebridge_dot_v1_dot_bridge__pb2.StartWatchRequest.SerializeToString,
+                response_deserializer=scorebridge_dot_v1_dot_bridge__pb2.WatchFolder.FromString,
+                _registered_method=True)
+        self.StopWatch = channel.unary_unary(
+                '/scorebridge.v1.Bridge/StopWatch',
+                request_serializer=scorebridge_dot_v1_dot_bridge__pb2.WatchFolderRef.SerializeToString,
+                response_deserializer=scorebridge_dot_v1_dot_bridge__pb2.WatchFolder.FromString,
+                _registered_method=True)
+        self.ListWatches = channel.unary_unary(
+                '/scorebridge.v1.Bridge/ListWatches',
+                request_serializer=scorebridge_dot_v1_dot_bridge__pb2.ListWatchesRequest.SerializeToString,
+                response_deserializer=scorebridge_dot_v1_dot_bridge__pb2.ListWatchesResponse.FromString,
+                _registered_method=True)
 
 
 class BridgeServicer:
@@ -126,6 +141,31 @@ class BridgeServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def StartWatch(self, request, context):
+        """Watch folders: every timeline exported into FOLDER (.otio .otioz .xml .fcpxml .edl) is
+        scored once it has stopped changing, as a job in the same queue, into
+        FOLDER/NAME.scorebridge/; each re-export becomes the next version and continues the last
+        (the music of what the recut kept stays). A file that fails is reported in its entry and
+        watching goes on. INVALID_ARGUMENT for a folder that is not absolute or not a folder,
+        RESOURCE_EXHAUSTED past the bridge's limit of watches.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def StopWatch(self, request, context):
+        """NOT_FOUND if not watched
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListWatches(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_BridgeServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -163,6 +203,21 @@ def add_BridgeServicer_to_server(servicer, server):
                     servicer.ListBackends,
                     request_deserializer=scorebridge_dot_v1_dot_bridge__pb2.ListBackendsRequest.FromString,
                     response_serializer=scorebridge_dot_v1_dot_bridge__pb2.ListBackendsResponse.SerializeToString,
+            ),
+            'StartWatch': grpc.unary_unary_rpc_method_handler(
+                    servicer.StartWatch,
+                    request_deserializer=scorebridge_dot_v1_dot_bridge__pb2.StartWatchRequest.FromString,
+                    response_serializer=scorebridge_dot_v1_dot_bridge__pb2.WatchFolder.SerializeToString,
+            ),
+            'StopWatch': grpc.unary_unary_rpc_method_handler(
+                    servicer.StopWatch,
+                    request_deserializer=scorebridge_dot_v1_dot_bridge__pb2.WatchFolderRef.FromString,
+                    response_serializer=scorebridge_dot_v1_dot_bridge__pb2.WatchFolder.SerializeToString,
+            ),
+            'ListWatches': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListWatches,
+                    request_deserializer=scorebridge_dot_v1_dot_bridge__pb2.ListWatchesRequest.FromString,
+                    response_serializer=scorebridge_dot_v1_dot_bridge__pb2.ListWatchesResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -354,6 +409,87 @@ class Bridge:
             '/scorebridge.v1.Bridge/ListBackends',
             scorebridge_dot_v1_dot_bridge__pb2.ListBackendsRequest.SerializeToString,
             scorebridge_dot_v1_dot_bridge__pb2.ListBackendsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def StartWatch(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/scorebridge.v1.Bridge/StartWatch',
+            scorebridge_dot_v1_dot_bridge__pb2.StartWatchRequest.SerializeToString,
+            scorebridge_dot_v1_dot_bridge__pb2.WatchFolder.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def StopWatch(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/scorebridge.v1.Bridge/StopWatch',
+            scorebridge_dot_v1_dot_bridge__pb2.WatchFolderRef.SerializeToString,
+            scorebridge_dot_v1_dot_bridge__pb2.WatchFolder.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListWatches(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/scorebridge.v1.Bridge/ListWatches',
+            scorebridge_dot_v1_dot_bridge__pb2.ListWatchesRequest.SerializeToString,
+            scorebridge_dot_v1_dot_bridge__pb2.ListWatchesResponse.FromString,
             options,
             channel_credentials,
             insecure,
