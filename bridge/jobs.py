@@ -8,7 +8,9 @@ that any number of followers can read from the beginning, and a record persisted
 
 A job's work function gets ``(progress, cancel, workdir)`` and returns a JSON-able dict.
 ``workdir`` is ``root/<job_id>/work``, the place for inputs and default outputs; when a job
-fails or is cancelled the folder is removed, so no partial output survives it.
+fails or is cancelled the folder is removed, so no partial output survives it. The
+manager's ``runner`` decides where the work runs: in this process, or (``serve --ray``) as a
+Ray task through :func:`bridge.cluster.run_on_ray`, with the same progress, cancel and result.
 
 Bounded over time: finished jobs are pruned (the newest ``keep_last`` are kept, none older
 than ``keep_days``), and records are read from disk only when a caller asks for them, so
@@ -46,6 +48,14 @@ from bridge.progress import CancelToken, ProgressFn
 log = logging.getLogger(__name__)
 
 WorkFn = Callable[[ProgressFn, CancelToken, Path], dict[str, Any]]
+# Where a job's work runs: in this process by default; `serve --ray` passes one that runs it
+# as a Ray task (bridge/cluster.py) with the same arguments, progress, cancel and result.
+Runner = Callable[[WorkFn, ProgressFn, CancelToken, Path], dict[str, Any]]
+
+
+def run_in_process(work: WorkFn, progress: ProgressFn, cancel: CancelToken, workdir: Path
+                   ) -> dict[str, Any]:
+    return work(progress, cancel, workdir)
 
 JOB_FILE = "job.json"
 WORK_DIR = "work"
@@ -202,7 +212,8 @@ class JobManager:
     """Bounded pool of pipeline jobs with persisted records. See the module docstring."""
 
     def __init__(self, root: Path, *, workers: int = 1, max_queue: int = 4,
-                 keep_last: int = KEEP_LAST, keep_days: float = KEEP_DAYS) -> None:
+                 keep_last: int = KEEP_LAST, keep_days: float = KEEP_DAYS,
+                 runner: Runner = run_in_process) -> None:
         if workers < 1 or max_queue < 0:
             raise ValueError("workers must be >= 1 and max_queue >= 0")
         if keep_last < 1 or keep_days <= 0:
@@ -215,6 +226,7 @@ class JobManager:
             raise BridgeError(f"cannot use the jobs folder: {err.strerror}", path=self.root
                               ) from err
         self.workers = workers
+        self.runner = runner
         self.max_queue = max_queue
         self.keep_last = keep_last
         self.keep_days = keep_days
@@ -363,7 +375,7 @@ class JobManager:
         assert job.work is not None
         try:
             job.cancel_token.raise_if_cancelled()
-            result = job.work(progress, job.cancel_token, job.workdir)
+            result = self.runner(job.work, progress, job.cancel_token, job.workdir)
             job.cancel_token.raise_if_cancelled()  # a cancel that raced the last stage
             size = len(json.dumps(result))
             if size > MAX_RESULT_BYTES:

@@ -175,20 +175,8 @@ class MusicgenBackend:
 
     def _load(self):
         if self._loaded is None:
-            from bridge.render.musicgen.loader import load_musicgen
-
-            bundle = load_musicgen(self.model, _resolve_device(self.device), self.dtype)
-            adapter = None
-            if self.adapter_path is not None:
-                from bridge.render.musicgen.adapter import load_adapter
-
-                adapter = load_adapter(self.adapter_path, bundle=bundle).eval()
-            if self.plan_guided and not bundle.is_melody:
-                from bridge.errors import InvalidOptionError
-
-                raise InvalidOptionError(f"plan_guided needs a MusicGen-Melody checkpoint; "
-                                         f"{self.model} is plain MusicGen", field="plan_guided")
-            self._loaded = (bundle, adapter)
+            self._loaded = load_model(self.model, device=self.device, dtype=self.dtype,
+                                      adapter=self.adapter_path, plan_guided=self.plan_guided)
         return self._loaded
 
     def generate(
@@ -204,16 +192,24 @@ class MusicgenBackend:
     ) -> MusicOutput:
         from dataclasses import replace
 
-        progress("music", 0.0, f"loading {self.model}")
-        bundle, adapter = self._load()
         edit = analysis.edit
         # a little more than the picture, so fit has music to bend into at the end
         headroom_s = 1.0 if self.fit and analysis.cuts else 0.0
         melody = self._plan_audio(analysis, request) if self.plan_guided else None
-        windows = self._windows(bundle, adapter, analysis, replace(self.settings,
-                                seed=request.seed), edit.duration_s + headroom_s, melody,
-                                progress, cancel)
-        blocks = _resampled(windows, sr_in=bundle.sampling_rate, sr_out=request.sr)
+        settings = replace(self.settings, seed=request.seed)
+        server = _window_server
+        if server is None:
+            progress("music", 0.0, f"loading {self.model}")
+            bundle, adapter = self._load()
+            model_sr = bundle.sampling_rate
+            windows = self._windows(bundle, adapter, analysis, settings,
+                                    edit.duration_s + headroom_s, melody, progress, cancel)
+        else:
+            progress("music", 0.0, f"windows from {server.describe()}")
+            model_sr = server.sampling_rate()
+            windows = _served_windows(server, analysis, settings, edit.duration_s + headroom_s,
+                                      melody, progress, cancel)
+        blocks = _resampled(windows, sr_in=model_sr, sr_out=request.sr)
         finished = finish(blocks, roles=("music",), analysis=analysis, request=request,
                           wav_path=wav_path, stems_dir=stems_dir,
                           fit_to_picture=self.fit and bool(analysis.cuts),
@@ -227,7 +223,8 @@ class MusicgenBackend:
                           "prompt": analysis.style.prompt(),
                           "window_s": self.settings.window_s,
                           "overlap_s": self.settings.overlap_s,
-                          "fit_to_picture": self.fit},
+                          "fit_to_picture": self.fit,
+                          "windows_from": server.describe() if server else "this process"},
             loudness_lufs=finished.integrated_lufs,
             true_peak_dbtp=finished.true_peak_dbtp,
             warnings=tuple(finished.warnings),
@@ -258,6 +255,54 @@ class MusicgenBackend:
         mono = [sum(np.asarray(x, np.float32).mean(axis=1) for x in block.values())
                 for block in blocks]
         return np.concatenate(mono) if mono else np.zeros(0, np.float32), sr
+
+
+def load_model(model: str | None, *, device: str = "auto", dtype: str | None = None,
+               adapter: Path | None = None, plan_guided: bool = False):
+    """(bundle, adapter or None): what the backend loads once, here or in a model server."""
+    from bridge.render.musicgen.loader import load_musicgen
+
+    bundle = load_musicgen(model, _resolve_device(device), dtype)
+    loaded_adapter = None
+    if adapter is not None:
+        from bridge.render.musicgen.adapter import load_adapter
+
+        loaded_adapter = load_adapter(Path(adapter), bundle=bundle).eval()
+    if plan_guided and not bundle.is_melody:
+        from bridge.errors import InvalidOptionError
+
+        raise InvalidOptionError(f"plan_guided needs a MusicGen-Melody checkpoint; "
+                                 f"{model} is plain MusicGen", field="plan_guided")
+    return bundle, loaded_adapter
+
+
+# A shell that serves one loaded model to many jobs (a Ray actor, bridge/cluster.py) sets
+# this in the worker for the length of a job; None: the backend loads the model here.
+_window_server = None
+
+
+def serve_windows_from(server) -> None:
+    """Take windows from ``server`` instead of a model loaded in this process (None: stop).
+
+    ``server`` has ``describe() -> str``, ``sampling_rate() -> int`` and
+    ``windows(text=, duration_s=, valence=, arousal=, hop_s=, settings=, melody_audio=)``
+    yielding each window's new audio in order, as :func:`generate_long` makes it.
+    """
+    global _window_server
+    _window_server = server
+
+
+def _served_windows(server, analysis: Analysis, settings, duration_s: float, melody,
+                    progress: ProgressFn, cancel: CancelToken):
+    affect = analysis.affect
+    for i, audio in enumerate(server.windows(
+            text=analysis.style.prompt(), duration_s=duration_s, valence=affect.valence,
+            arousal=affect.arousal, hop_s=affect.hop_s, settings=settings,
+            melody_audio=melody)):
+        cancel.raise_if_cancelled()
+        progress("music", 0.0, f"window {i + 1} from {server.describe()}")
+        yield audio
+    progress("music", 1.0, f"windows from {server.describe()}")
 
 
 def _resampled(chunks, *, sr_in: int, sr_out: int):

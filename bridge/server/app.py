@@ -15,6 +15,7 @@ health, GetJob or CancelJob.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import signal
 import socket
@@ -210,6 +211,8 @@ def run_server(
     tls_self_signed: bool = False,
     keep_jobs: int | None = None,
     keep_days: float | None = None,
+    ray_address: str | None = None,
+    ray_jobs: int | None = None,
 ) -> int:
     """Serve until SIGTERM or SIGINT; return the exit status (0 after a clean stop).
 
@@ -235,6 +238,27 @@ def run_server(
         tls = load_or_create_self_signed(find_config_dir(config_dir), [host])
     limits = {k: v for k, v in (("keep_last", keep_jobs), ("keep_days", keep_days))
               if v is not None}
+    with contextlib.ExitStack() as cluster:
+        if ray_address:
+            from bridge.cluster import RayRunner, ray_session
+
+            if ray_jobs is not None and ray_jobs < 1:
+                raise StartError("--ray-jobs must be at least 1", field="ray_jobs")
+            resources = cluster.enter_context(
+                ray_session(None if ray_address == "local" else ray_address))
+            # The bridge only waits on Ray; the cluster's CPUs bound how many jobs run.
+            workers = ray_jobs or max(1, int(resources.get("CPU", 1)))
+            limits["runner"] = RayRunner()
+            log.info("jobs run on Ray at %s (%d at once)", ray_address, workers)
+        return _serve(host=host, grpc_port=grpc_port, http_port=http_port,
+                      jobs_root=jobs_root, config_dir=config_dir, grace_s=grace_s,
+                      workers=workers, max_queue=max_queue, token=token, tls=tls,
+                      limits=limits)
+
+
+def _serve(*, host: str, grpc_port: int, http_port: int, jobs_root: Path | None,
+           config_dir: Path | None, grace_s: float, workers: int, max_queue: int, token: str,
+           tls: TlsPair | None, limits: dict) -> int:
     jobs = JobManager(jobs_root or default_jobs_root(), workers=workers, max_queue=max_queue,
                       **limits)
     try:

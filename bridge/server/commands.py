@@ -41,6 +41,12 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
                         help=f"finished jobs kept, newest first (default {KEEP_LAST})")
     parser.add_argument("--keep-days", type=float, metavar="D",
                         help=f"finished jobs older than D days are removed (default {KEEP_DAYS:g})")
+    parser.add_argument("--ray", metavar="ADDRESS",
+                        help="run jobs as tasks on this Ray cluster (ray://host:10001, "
+                             "host:6379, auto; 'local' starts one here) instead of in the "
+                             "bridge; needs the cluster extra")
+    parser.add_argument("--ray-jobs", type=int, metavar="N",
+                        help="with --ray: jobs running at once (default: the cluster's CPUs)")
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -59,6 +65,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         tls_self_signed=args.tls_self_signed,
         keep_jobs=args.keep_jobs,
         keep_days=args.keep_days,
+        ray_address=args.ray,
+        ray_jobs=args.ray_jobs,
     )
 
 
