@@ -22,10 +22,10 @@ import subprocess
 import time
 from pathlib import Path
 
-import bridge.cuts as cuts_module
+import bridge.analysis.cuts as cuts_module
 from bench.timelines import CACHE, ensure_sources, ensure_timeline, media_seconds_used
+from bridge.analysis.picture import observe_picture
 from bridge.media import probe
-from bridge.picture import observe_picture
 from bridge.pipeline import analyze_timeline
 from bridge.timeline import read_edit
 
@@ -69,15 +69,16 @@ def main(argv: list[str] | None = None) -> int:
     picture, picture_cpu, _ = timed(lambda: observe_picture(edit))
 
     results = {}
-    for name, localise in (("bisection", cuts_module._localise),
-                           ("every_frame", lambda shot, t0, t1, frame_s, *_:
-                            cuts_module._localise_by_scan(shot, t0, t1, frame_s))):
-        original = cuts_module._localise
-        cuts_module._localise = localise
+    # "bisection": a clean one-frame cut is found by the quick look (`_clean_cut`) before the
+    # full look at every frame of its interval; "every_frame": the full look only.
+    for name, quick in (("bisection", cuts_module._clean_cut),
+                        ("every_frame", lambda *args: None)):
+        original = cuts_module._clean_cut
+        cuts_module._clean_cut = quick
         try:
             found, cpu, wall = timed(lambda: cuts_module.find_cuts(edit, picture=picture))
         finally:
-            cuts_module._localise = original
+            cuts_module._clean_cut = original
         results[name] = {"cpu_s": cpu, "wall_s": wall,
                          "detected": [round(c.time_s, 4) for c in found if c.kind == "detected"]}
     same = results["bisection"]["detected"] == results["every_frame"]["detected"]
