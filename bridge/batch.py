@@ -217,6 +217,14 @@ def run_batch(timelines: Sequence[Path], out_root: str | Path,
     folders = output_folders(timelines, out_root)
     outcomes = [TimelineOutcome(str(t), str(f)) for t, f in zip(timelines, folders)]
     lock = threading.Lock()
+    if parallel > 1:
+        # Each task measures its WAV with librosa, whose numba kernels are compiled on first use
+        # and cached on disk; that cache is not safe for several processes compiling the same
+        # kernel at once (a fresh install's first batch corrupted it). Compiled here, once,
+        # first: the workers only load it.
+        from bridge.eval.evaluate import warm_up
+
+        warm_up()
     start = time.perf_counter()
 
     def one(index: int) -> None:
