@@ -231,6 +231,7 @@ class JobManager:
         self.keep_last = keep_last
         self.keep_days = keep_days
         self._lock = threading.Lock()
+        self._last_id_ms = 0  # the newest job id's millisecond (ids strictly increase)
         self._live: dict[str, Job] = {}  # queued or running, in this process
         self._cache: OrderedDict[str, Job] = OrderedDict()  # finished, least recent first
         self._finished_ids: set[str] = set()  # on disk; records are read on demand
@@ -260,9 +261,12 @@ class JobManager:
                     f"{active} jobs already running or queued (limit "
                     f"{self.workers} running + {self.max_queue} queued); try again later"
                 )
-            now = time.time()
-            job_id = (time.strftime("%Y%m%d-%H%M%S", time.localtime(now))
-                      + f"{int(now * 1000) % 1000:03d}-" + uuid.uuid4().hex[:8])
+            # Ids sort in submission order (pruning keeps the newest by id): two jobs in the
+            # same millisecond get consecutive milliseconds, not a random order.
+            ms = max(int(time.time() * 1000), self._last_id_ms + 1)
+            self._last_id_ms = ms
+            job_id = (time.strftime("%Y%m%d-%H%M%S", time.localtime(ms / 1000))
+                      + f"{ms % 1000:03d}-" + uuid.uuid4().hex[:8])
             job = Job(id=job_id, kind=kind, request=request or {}, dir=self.root / job_id,
                       work=work)
             job.workdir.mkdir(parents=True)

@@ -197,3 +197,15 @@ def test_follower_stops_when_not_alive(manager):
     assert job.state is JobState.RUNNING
     gate.set()
     wait_done(job)
+
+
+def test_job_ids_sort_in_submission_order_within_a_millisecond(tmp_path):
+    """Pruning keeps the newest jobs by id: ids made in the same millisecond must not sort
+    at random."""
+    manager = JobManager(tmp_path / "jobs", workers=1, max_queue=50)
+    try:
+        jobs = [manager.submit("analyze", lambda p, c, w: {}) for _ in range(20)]
+        ids = [j.id for j in jobs]
+        assert ids == sorted(ids) and len(set(ids)) == len(ids)
+    finally:
+        manager.shutdown()
