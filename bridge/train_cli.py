@@ -24,9 +24,8 @@ def add_commands(subparsers) -> None:
 
 
 def add_probe_command(subparsers) -> argparse.ArgumentParser:
-    """Register ``train-probe`` on the CLI's subparsers."""
-    from bridge.affect.vlm import DEFAULT_FRAME_SIDE, DEFAULT_OVERLAP, DEFAULT_WINDOW
-
+    """Register ``train-probe`` on the CLI's subparsers (the sensor's own defaults apply where
+    an option is left out: importing it here would load the analysis stack for every command)."""
     help_text = "train the VLM affect sensor's probe on per-frame valence/arousal targets"
     p = subparsers.add_parser("train-probe", help=help_text, description=help_text)
     p.add_argument("targets", type=Path, help="CSV with columns video,time,valence,arousal")
@@ -39,10 +38,9 @@ def add_probe_command(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate (default 1e-3)")
     p.add_argument("--lambda", dest="lam", type=float, default=0.5,
                    help="weight of the L1 term of the loss (default 0.5)")
-    p.add_argument("--window", type=int, default=DEFAULT_WINDOW, help="frames per window")
-    p.add_argument("--overlap", type=int, default=DEFAULT_OVERLAP, help="frames shared")
-    p.add_argument("--frame-side", type=int, default=DEFAULT_FRAME_SIDE,
-                   help="decode width in px (default %(default)s)")
+    p.add_argument("--window", type=int, help="frames per window (default: the sensor's)")
+    p.add_argument("--overlap", type=int, help="frames shared (default: the sensor's)")
+    p.add_argument("--frame-side", type=int, help="decode width in px (default: the sensor's)")
     p.add_argument("--cache", type=Path, help="state cache folder (default OUT/.state-cache)")
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(func=cmd_train_probe)
@@ -69,10 +67,13 @@ def cmd_train_probe(args: argparse.Namespace) -> int:
     from bridge.shell import progress_bars
 
     with progress_bars(not args.quiet) as progress:
+        sizes = {name: value for name, value in (("window", args.window),
+                                                 ("overlap", args.overlap),
+                                                 ("frame_side", args.frame_side))
+                 if value is not None}
         report = train_probe(args.targets, args.vlm, args.out, layer=args.layer,
                              hidden=args.hidden, epochs=args.epochs, lr=args.lr, lam=args.lam,
-                             window=args.window, overlap=args.overlap,
-                             frame_side=args.frame_side, cache_dir=args.cache, seed=args.seed,
+                             cache_dir=args.cache, seed=args.seed, **sizes,
                              progress=progress)
     for line in report.lines():
         print(line)
