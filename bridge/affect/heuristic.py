@@ -32,8 +32,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from scipy.ndimage import median_filter
-from scipy.signal.windows import kaiser
 
 from bridge.affect.features import FeatureTable
 from bridge.analysis.picture import ShotPicture
@@ -114,6 +112,11 @@ def fill_unknown(values: np.ndarray, known: np.ndarray) -> np.ndarray:
 def smooth(values: np.ndarray, *, hop_s: float, median_s: float, window_s: float,
            beta: float = KAISER_BETA) -> np.ndarray:
     """Median filter (kills one-hop outliers) then a normalised Kaiser window; edges held."""
+    # scipy costs ~0.5 s to import: only when a curve is actually estimated, not on every
+    # `analyze` of a timeline whose media are offline
+    from scipy.ndimage import median_filter
+    from scipy.signal.windows import kaiser
+
     med = _odd(median_s / hop_s, minimum=3)
     x = median_filter(values, size=med, mode="nearest") if len(values) >= med else values
     n = _odd(window_s / hop_s, minimum=1)

@@ -15,7 +15,6 @@ A marker's name is the quadrant word, an arrow for the sign of the mean arousal
 from __future__ import annotations
 
 import numpy as np
-from scipy.signal import find_peaks
 
 from bridge.errors import InvalidOptionError
 from bridge.types import AffectCurve, AffectMarker, Cut
@@ -148,6 +147,8 @@ def _merge_short(spans: list[list[float]], curve: AffectCurve) -> list[list[floa
 
 def _peaks(curve: AffectCurve) -> tuple[AffectMarker, ...]:
     """One hop-long marker at each local arousal maximum that stands out."""
+    from scipy.signal import find_peaks  # imported only for "peaks" markers (slow import)
+
     distance = max(1, round(PEAK_SPACING_S / curve.hop_s))
     idx, _ = find_peaks(curve.arousal, prominence=PEAK_PROMINENCE, distance=distance)
     if len(idx) == 0:

@@ -15,7 +15,6 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import optimize, signal
 
 ABSOLUTE_GATE_LUFS = -70.0
 RELATIVE_GATE_LU = -10.0
@@ -52,6 +51,8 @@ def oversampling_fir(
     *, factor: int = OVERSAMPLE, taps_per_phase: int = _TAPS_PER_PHASE
 ) -> np.ndarray:
     """Interpolation low-pass for true-peak metering, gain ``factor`` (zero-stuffing loses it)."""
+    from scipy import signal
+
     return signal.firwin(factor * taps_per_phase, 1.0 / factor, window=("kaiser", 7.0)) * factor
 
 
@@ -116,6 +117,11 @@ class LevelMeter:
 
     def __init__(self, *, sr: int, channels: int = 2, chunk_n: int | None = None,
                  true_peak: bool = True) -> None:
+        # scipy is imported where the meter is made, not with the module: the pipeline loads
+        # the music stage for every `analyze`, which never meters (scipy: ~0.4 s to import)
+        from scipy import signal
+
+        self._sosfilt, self._upfirdn = signal.sosfilt, signal.upfirdn
         self.sr = sr
         self.true_peak = true_peak  # False: loudness only (the 4x oversampler is most of the cost)
         self.chunk_n = chunk_n or chunk_size_for(sr=sr)
@@ -142,7 +148,7 @@ class LevelMeter:
 
     def _add_slice(self, block: np.ndarray) -> None:
         self._n += len(block)
-        weighted, self._zi = signal.sosfilt(self._sos, block, axis=0, zi=self._zi)
+        weighted, self._zi = self._sosfilt(self._sos, block, axis=0, zi=self._zi)
         self._sq_rest = self._take_chunks(
             np.concatenate([self._sq_rest, _across_channels(np.square(weighted), np.add)]),
             self.chunk_n, np.sum, self._energy_parts,
@@ -186,7 +192,7 @@ class LevelMeter:
         """|4x interpolated signal| maxed over channels, for this block's samples only."""
         extended = np.concatenate([self._history, block])
         # float32: 1.6x faster, and a peak's level is good to 1e-6 dB, far below any ceiling
-        up = signal.upfirdn(self._fir32, extended.astype(np.float32), up=OVERSAMPLE, axis=0)
+        up = self._upfirdn(self._fir32, extended.astype(np.float32), up=OVERSAMPLE, axis=0)
         start = len(self._history) * OVERSAMPLE
         self._history = extended[len(extended) - len(self._history) :]
         return _across_channels(np.abs(up[start : start + len(block) * OVERSAMPLE]), np.maximum)
@@ -312,6 +318,8 @@ def plan_gain(
     if reached <= target_lufs:
         gain_db = max_gain_db
     else:
+        from scipy import optimize
+
         gain_db = optimize.brentq(
             lambda g: attempt(g)[0] - target_lufs, low, max_gain_db, xtol=0.005
         )
