@@ -142,7 +142,8 @@ def bench_cuts() -> list[dict]:
 
     from bridge.analysis.cuts import find_cuts
     from bridge.analysis.picture import observe_picture
-    from bridge.analysis.transnet import cut_f1, detect_file, whole_file_edit
+    from bridge.analysis.transnet import detect_file, whole_file_edit
+    from bridge.eval.metrics import cut_f1
 
     torch.set_num_threads(1)
     rows = []

@@ -21,23 +21,10 @@ import tempfile
 import time
 from pathlib import Path
 
+from bridge.eval.metrics import cut_f1
+
 VIDEOS = Path(__file__).resolve().parents[1].parent / "shared" / "realworld" / "videos"
 MIN_SCORE_S = 20.0
-
-
-def f1_at_one_frame(found_s, truth_s, *, frame_s: float) -> float:
-    """F1 of found cut times against true ones, a match within one frame (each used once)."""
-    if not found_s and not truth_s:
-        return 1.0
-    unused, hits = list(found_s), 0
-    for t in truth_s:
-        near = [f for f in unused if abs(f - t) <= frame_s + 1e-6]
-        if near:
-            unused.remove(min(near, key=lambda f: abs(f - t)))
-            hits += 1
-    precision = hits / len(found_s) if found_s else 1.0
-    recall = hits / len(truth_s) if truth_s else 1.0
-    return 2 * precision * recall / (precision + recall) if hits else 0.0
 
 
 def measure(video: Path, work: Path, *, psd_python: str | None, score: bool) -> dict:
@@ -70,7 +57,7 @@ def measure(video: Path, work: Path, *, psd_python: str | None, score: bool) -> 
     truth = json.loads(truth_path.read_text())["cuts_s"] if truth_path.exists() else None
     if truth is not None:
         row["truth_s"] = truth
-        row["ours_f1"] = round(f1_at_one_frame(row["ours_cuts_s"], truth, frame_s=frame_s), 3)
+        row["ours_f1"] = round(cut_f1(row["ours_cuts_s"], truth, tol_s=frame_s + 1e-6)["f1"], 3)
     if psd_python:
         out = subprocess.run([psd_python, str(Path(__file__).with_name("psd_cuts.py")),
                               str(video)], capture_output=True, text=True, check=True)
@@ -78,7 +65,7 @@ def measure(video: Path, work: Path, *, psd_python: str | None, score: bool) -> 
         row["psd_cpu_s"] = round(psd["cpu_s"], 3)
         row["psd_cuts_s"] = [round(t, 4) for t in psd["cuts_s"]]
         if truth is not None:
-            row["psd_f1"] = round(f1_at_one_frame(psd["cuts_s"], truth, frame_s=frame_s), 3)
+            row["psd_f1"] = round(cut_f1(psd["cuts_s"], truth, tol_s=frame_s + 1e-6)["f1"], 3)
     if score and info.duration_s >= MIN_SCORE_S:
         result = score_timeline(timeline, work / video.stem, ScoreOptions())
         report = evaluate_timeline_audio(result.analysis, result.wav_path)

@@ -29,7 +29,6 @@ import importlib.util
 import math
 import random
 import threading
-from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -267,20 +266,3 @@ def whole_file_edit(path: str | Path) -> Edit:
     return Edit(name=path.stem, source_path=path, rate=rate, drop_frame=False,
                 start_timecode="00:00:00:00", start_frame=0, duration_frames=frames,
                 shots=(shot,))
-
-
-def cut_f1(found_s: Sequence[float], truth_s: Sequence[float], *, tol_s: float) -> dict:
-    """Precision, recall and F1 of one-to-one matches within ``tol_s`` (greedy by distance)."""
-    pairs = sorted((abs(f - t), i, j) for i, f in enumerate(found_s)
-                   for j, t in enumerate(truth_s) if abs(f - t) <= tol_s)
-    used_f, used_t = set(), set()
-    for _, i, j in pairs:
-        if i not in used_f and j not in used_t:
-            used_f.add(i)
-            used_t.add(j)
-    tp = len(used_f)
-    precision = tp / len(found_s) if found_s else 1.0
-    recall = tp / len(truth_s) if truth_s else 1.0
-    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    return {"tp": tp, "found": len(found_s), "truth": len(truth_s), "precision": precision,
-            "recall": recall, "f1": f1}

@@ -263,3 +263,21 @@ def events_per_hop(events_s, *, hop_s: float, n: int) -> np.ndarray:
     centres = (np.arange(n) + 0.5) * hop_s
     weights = np.clip(1.0 - np.abs(t[None, :] - centres[:, None]) / hop_s, 0.0, None)
     return weights.sum(axis=1) / hop_s
+
+
+def cut_f1(found_s, truth_s, *, tol_s: float) -> dict:
+    """Precision, recall and F1 of found cut times against true ones: one-to-one matches
+    within ``tol_s``, closest pairs first (both empty: 1.0)."""
+    pairs = sorted((abs(f - t), i, j) for i, f in enumerate(found_s)
+                   for j, t in enumerate(truth_s) if abs(f - t) <= tol_s)
+    used_f, used_t = set(), set()
+    for _, i, j in pairs:
+        if i not in used_f and j not in used_t:
+            used_f.add(i)
+            used_t.add(j)
+    tp = len(used_f)
+    precision = tp / len(found_s) if found_s else 1.0
+    recall = tp / len(truth_s) if truth_s else 1.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return {"tp": tp, "found": len(found_s), "truth": len(truth_s), "precision": precision,
+            "recall": recall, "f1": f1}

