@@ -14,15 +14,14 @@ import datetime
 import hashlib
 import hmac
 import ipaddress
-import os
 import socket
 import ssl
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from bridge.errors import BridgeError
 from bridge.local_config import private_folder, tls_pair_paths
+from bridge.outputs import atomic_write
 
 SELF_SIGNED_NAME = "scorebridge"  # every generated certificate carries this DNS name
 _VALID_DAYS = 3650
@@ -94,8 +93,8 @@ def load_or_create_self_signed(config_dir: Path, hosts: list[str] = ()) -> TlsPa
             and not key_path.stat().st_mode & 0o077:
         return load_pair(cert_path, key_path)
     pair = _generate(hosts)
-    _write(key_path, pair.key_pem, 0o600)
-    _write(cert_path, pair.cert_pem, 0o644)
+    atomic_write(key_path, lambda f: f.write(pair.key_pem), mode=0o600)
+    atomic_write(cert_path, lambda f: f.write(pair.cert_pem), mode=0o644)
     return pair
 
 
@@ -134,18 +133,6 @@ def _generate(hosts: list[str]) -> TlsPair:
                                 serialization.PrivateFormat.PKCS8,
                                 serialization.NoEncryption())
     return TlsPair(cert.public_bytes(serialization.Encoding.PEM), key_pem)
-
-
-def _write(path: Path, data: bytes, mode: int) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        os.chmod(tmp, mode)
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 # ---------------------------------------------------------------- client side
