@@ -2,11 +2,19 @@
 
 A neural track does not know where the cuts are. This stage tracks the audio's beats,
 then for each cut picks the beat that needs the least bending and time-stretches the stretch
-of audio between consecutive anchors by at most ``max_stretch`` (8 % by default: beyond
-that a phase vocoder is heard). A cut with no beat within reach keeps no anchor and the
-next one gets the slack. Stretching is librosa's phase vocoder, segment by segment, with
-a few milliseconds of crossfade at each join; after the last anchor the audio plays at its
-own speed. The master stage then trims to the exact length and fades the last frame.
+of audio between consecutive anchors by at most ``max_stretch`` (10 % by default, a DJ
+deck's wide range; the 8 % of a narrow deck reached only 12 of 14 cuts of irregular 2-3.3 s
+shots on a steady 108 BPM track: a shot of 5.54 beats needs 8.4 % either way). A cut with no
+beat within reach keeps no anchor and the next one gets the slack. Stretching is Signalsmith
+Stretch (``python-stretch``, MIT), segment by segment, with a few milliseconds of crossfade
+at each join; after the last anchor the audio plays at its own speed. The master stage then
+trims to the exact length and fades the last frame.
+
+Why not librosa's phase vocoder: it smears attacks. On the composer's performed render (room,
+chorus, humanised timing) a uniform 0.95 stretch dropped the onset envelope's 99th percentile
+from 4.5 to 2.7 dB and the independent analyser then heard 125 BPM instead of 103; clicks moved
+by up to 23 ms. Signalsmith kept the envelope (4.0), the tempo (102.3) and clicks within
+2.4 ms, at a fifth of the CPU; it stretches all channels together, so the stereo image holds.
 
 The source is spilled to a scratch file while it arrives and read back by segment; only a
 mono 22.05 kHz copy for the beat tracker stays in memory (about 0.3 GB an hour); the output
@@ -24,12 +32,14 @@ import numpy as np
 
 from bridge.errors import InvalidOptionError
 
-MAX_STRETCH = 0.08
+MAX_STRETCH = 0.10
 CROSSFADE_S = 0.005
 BEAT_SR = 22_050
 _MARGIN_S = 0.1  # source context each side of a segment, so the vocoder has no edges there
 _LOOKBACK = 8  # cuts a path may skip in a row
 _KEEP = 16  # states kept per cut
+_GRID_BEATS = 4  # beats each side in the local tempo fit that refines a beat
+_GRID_FIT_S = 0.025  # a local fit worse than this is a tempo change: the beat stays as tracked
 
 
 @dataclass(frozen=True)
@@ -110,7 +120,32 @@ def track_beats(mono: np.ndarray, sr: int) -> np.ndarray:
         return np.zeros(0)
     _, beats = librosa.beat.beat_track(onset_envelope=env, sr=BEAT_SR, hop_length=256,
                                        units="time", trim=False)
-    return np.asarray(beats, dtype=float)
+    return refine_to_grid(np.asarray(beats, dtype=float))
+
+
+def refine_to_grid(beats: np.ndarray) -> np.ndarray:
+    """Beats moved onto their local tempo grid: each one replaced by a straight-line fit of
+    time against beat number over its neighbours.
+
+    The tracker reports beats on 11.6 ms hops, so a steady 108 BPM reads as 0.546/0.557/0.569 s
+    intervals; the stretch bound is tight enough (a 3 s shot at 10 % is 0.3 s) that this
+    rounding moved cuts out of reach. Where the neighbours do not lie on a line (a tempo
+    change, a tracker slip) the beat keeps its tracked time.
+    """
+    k = _GRID_BEATS
+    if len(beats) < 2 * k + 1:
+        return beats
+    refined = beats.copy()
+    index = np.arange(-k, k + 1, dtype=float)
+    for i in range(len(beats)):
+        lo = min(max(0, i - k), len(beats) - 2 * k - 1)
+        window = beats[lo:lo + 2 * k + 1]
+        at = index + (lo + k)
+        slope, intercept = np.polyfit(at, window, 1)
+        if np.max(np.abs(slope * at + intercept - window)) <= _GRID_FIT_S:
+            refined[i] = slope * i + intercept
+    # a refined beat must not cross its neighbours
+    return refined if np.all(np.diff(refined) > 0) else beats
 
 
 def fit_blocks(blocks: Iterable[Mapping[str, np.ndarray]], *, roles: Sequence[str], sr: int,
@@ -187,8 +222,7 @@ def _bend(source, mix, *, roles, sr, cuts_s, duration_s, max_stretch, report):
         t0, t1 = round(start.target_s * sr), round(end.target_s * sr)
         if t1 <= t0:
             continue
-        out = {role: _stretch_segment(source[role], sr, start, end, t1 - t0 + fade_n)
-               for role in roles}
+        out = _stretch_segment(source, roles, sr, start, end, t1 - t0 + fade_n)
         if pending is not None:
             ramp = np.linspace(0.0, 1.0, fade_n, dtype=np.float32)[:, None]
             for role in roles:
@@ -198,11 +232,13 @@ def _bend(source, mix, *, roles, sr, cuts_s, duration_s, max_stretch, report):
         yield {role: out[role][:t1 - t0] for role in roles}
 
 
-def _stretch_segment(x: np.ndarray, sr: int, start: Anchor, end: Anchor, n_out: int) -> np.ndarray:
+def _stretch_segment(source: Mapping[str, np.ndarray], roles: Sequence[str], sr: int,
+                     start: Anchor, end: Anchor, n_out: int) -> dict[str, np.ndarray]:
     """Source [start.source_s, end.source_s) played over [start.target_s, end.target_s):
-    ``n_out`` samples (the segment plus the crossfade overhang), channels kept."""
-    import librosa
+    ``n_out`` samples per role (the segment plus the crossfade overhang), channels kept.
 
+    Every role's channels go through one stretcher: it places its frames from all channels
+    together, so the roles share one time map (and stems still sum to the mix)."""
     src_span = end.source_s - start.source_s
     tgt_span = end.target_s - start.target_s
     rate = src_span / tgt_span  # > 1 plays faster
@@ -210,17 +246,34 @@ def _stretch_segment(x: np.ndarray, sr: int, start: Anchor, end: Anchor, n_out: 
     s0 = round(start.source_s * sr)
     a = max(0, s0 - margin)
     b = s0 + round(n_out * rate) + margin
-    segment = x[a:b]
-    lead = (s0 - a) / rate  # output samples before the segment's start
-    channels = []
-    for ch in range(x.shape[1]):
-        y = np.ascontiguousarray(segment[:, ch])
-        if len(y) == 0:
-            channels.append(np.zeros(n_out, np.float32))
-            continue
-        if abs(rate - 1.0) > 1e-6:
-            y = librosa.effects.time_stretch(y, rate=rate)
-        offset = round(lead)
-        y = y[offset:offset + n_out]
-        channels.append(np.pad(y, (0, n_out - len(y))).astype(np.float32))
-    return np.stack(channels, axis=1)
+    parts = [source[role][a:b] for role in roles]
+    widths = [x.shape[1] for x in parts]
+    n_in = max(len(x) for x in parts)
+    if n_in == 0:
+        return {role: np.zeros((n_out, w), np.float32) for role, w in zip(roles, widths)}
+    joined = np.concatenate([np.pad(np.asarray(x, np.float32), ((0, n_in - len(x)), (0, 0)))
+                             for x in parts], axis=1)
+    y = _time_stretch(joined, sr, rate)
+    offset = round((s0 - a) / rate)  # output samples before the segment's start
+    y = y[offset:offset + n_out]
+    y = np.pad(y, ((0, n_out - len(y)), (0, 0)))
+    bounds = np.cumsum([0, *widths])
+    return {role: np.ascontiguousarray(y[:, bounds[i]:bounds[i + 1]])
+            for i, role in enumerate(roles)}
+
+
+def _time_stretch(x: np.ndarray, sr: int, rate: float) -> np.ndarray:
+    """``x`` (samples, channels) played ``rate`` times as fast, pitch kept: about len / rate
+    samples, attacks where the rate puts them (within a few ms)."""
+    if abs(rate - 1.0) <= 1e-6:
+        return x
+    from python_stretch import Signalsmith
+
+    # a fixed seed: the stretcher's phase randomisation is the only randomness, and the same
+    # score must give the same bytes
+    stretch = Signalsmith.Stretch(0)
+    stretch.preset(x.shape[1], float(sr))
+    stretch.setTimeFactor(float(rate))
+    # a writable C-ordered copy, channels first: the binding refuses read-only (memmapped) input
+    planar = np.array(x.T, dtype=np.float32, order="C")
+    return np.ascontiguousarray(stretch.process(planar).T)

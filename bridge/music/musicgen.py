@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from bridge.music.base import MusicOutput, MusicRequest, music_backends
+from bridge.music.fit import MAX_STRETCH
 from bridge.music.master import finish
 from bridge.progress import NEVER_CANCELLED, CancelToken, ProgressFn, no_progress
 from bridge.registry import OptionSpec, parse_bool, parse_path
@@ -75,7 +76,8 @@ MUSICGEN_OPTIONS = (
                "(the curve; guidance amplifies the text only) or zero (guidance amplifies the "
                "affect too)", "same", _choice("same", "zero")),
     OptionSpec("fit", "bend the audio so a beat lands on every cut", True, parse_bool),
-    OptionSpec("max_stretch", "largest tempo bend for fit, as a fraction", 0.08, _non_negative),
+    OptionSpec("max_stretch", "largest tempo bend for fit, as a fraction", MAX_STRETCH,
+               _non_negative),
     OptionSpec("plan_guided", "MusicGen-Melody only: follow the chroma of the composer's plan",
                False, parse_bool),
     OptionSpec("soundfont", "SoundFont for the plan-guided rendering (default: the system's)",
@@ -155,7 +157,7 @@ class MusicgenBackend:
                  device: str = "auto", dtype: str | None = None, window: float = 30.0,
                  overlap: float = 10.0, guidance: float = 3.0, temperature: float = 1.0,
                  top_k: int = 250, uncond_affect: str = "same", fit: bool = True,
-                 max_stretch: float = 0.08, plan_guided: bool = False,
+                 max_stretch: float = MAX_STRETCH, plan_guided: bool = False,
                  soundfont: Path | None = None) -> None:
         from bridge.render.musicgen.generate import GenerationSettings
 

@@ -39,11 +39,6 @@ def _hit_rate(wav: Path, analysis) -> tuple[float, object]:
 
 
 @pytest.mark.skipif(not FLUID_R3.is_file(), reason="fluid-soundfont-gm is not installed")
-@pytest.mark.xfail(strict=True, reason=(
-    "known gap: the fit places beats by their onsets; since the renderer plays a room, "
-    "chorus, CC11 expression and humanised timing (issue 17) it lands 9 of 14 cuts within a "
-    "frame (0.64; 1.00 with that performance layer switched off). strict: this fails loudly "
-    "once the fit is fixed, so the mark comes off"))
 def test_constant_tempo_render_fitted_to_the_cuts_reaches_the_composers_hit_rate(tmp_path):
     (tmp_path / "media").mkdir()
     timeline = shots_timeline(tmp_path / "media", [0.0, *CUTS_S, END_S], _scene)

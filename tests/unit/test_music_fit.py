@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from bridge.errors import InvalidOptionError
-from bridge.music.fit import Anchor, fit_blocks, plan_anchors
+from bridge.music.fit import Anchor, _time_stretch, fit_blocks, plan_anchors, refine_to_grid
 
 SR = 22_050
 
@@ -75,3 +75,32 @@ def test_click_track_bent_onto_the_cuts_in_blocks_with_stems_kept_in_step():
     for cut in cuts:
         assert abs(_energy_centre(music, cut) - np.mean(plain) - cut) <= 0.012, cut
     assert all(0.92 - 1e-9 <= r <= 1.08 + 1e-9 for r in _rates(report["anchors"]))
+
+
+def test_beats_tracked_on_hops_are_moved_onto_their_local_tempo_grid():
+    hop_s = 256 / SR  # the tracker's resolution
+    steady = np.arange(40) * 60 / 108 + 0.2  # 108 BPM: 0.5556 s, not a whole number of hops
+    tracked = np.round(steady / hop_s) * hop_s
+    assert np.max(np.abs(tracked - steady)) > 0.005
+    error = np.abs(refine_to_grid(tracked) - steady)
+    assert np.max(error) < 0.003 and np.mean(error) < 0.001
+
+    # a jump from 100 to 130 BPM: beats whose neighbours straddle it keep their tracked time
+    change = np.concatenate([np.arange(12) * 0.6, 11 * 0.6 + np.arange(1, 13) * 60 / 130])
+    tracked = np.round(change / hop_s) * hop_s
+    refined = refine_to_grid(tracked)
+    assert np.max(np.abs(refined - change)) <= np.max(np.abs(tracked - change)) + 1e-9
+    assert np.array_equal(refined[8:15], tracked[8:15])
+
+
+def test_the_stretcher_keeps_attacks_where_the_rate_puts_them():
+    # why not a plain phase vocoder: librosa's moved these clicks by up to 23 ms
+    times = np.arange(0.5, 5.5, 0.5)
+    clicks = _clicks(times, 6 * SR)[:, None]
+    for rate in (0.9, 1.1):
+        out = _time_stretch(clicks, SR, rate)[:, 0]
+        assert abs(len(out) - len(clicks) / rate) <= 2
+        for t in times:
+            window = np.abs(out[round((t / rate - 0.05) * SR):round((t / rate + 0.05) * SR)])
+            attack = (np.argmax(window >= 0.5 * window.max()) / SR) - 0.05
+            assert abs(attack) <= 0.004, (rate, t, attack)
