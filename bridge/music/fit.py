@@ -27,6 +27,7 @@ import tempfile
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -34,6 +35,7 @@ from bridge.errors import InvalidOptionError
 
 MAX_STRETCH = 0.10
 CROSSFADE_S = 0.005
+SPLICE_FADE_S = 0.03  # an edit on a cut: long enough to be smooth, short enough to stay on it
 BEAT_SR = 22_050
 _MARGIN_S = 0.1  # source context each side of a segment, so the vocoder has no edges there
 _LOOKBACK = 8  # cuts a path may skip in a row
@@ -44,61 +46,101 @@ _GRID_FIT_S = 0.025  # a local fit worse than this is a tempo change: the beat s
 
 @dataclass(frozen=True)
 class Anchor:
+    """The source's ``source_s`` plays at the timeline's ``target_s``. A splice anchor
+    (``splice_from_s`` set) ends the segment before it at source ``splice_from_s`` and
+    jumps to the beat ``source_s``: the music is edited on the picture's cut."""
+
     source_s: float
     target_s: float
+    splice_from_s: float | None = None
+
+    @property
+    def ends_previous_at_s(self) -> float:
+        return self.source_s if self.splice_from_s is None else self.splice_from_s
+
+
+class _Path(NamedTuple):
+    anchors: int
+    splices: int
+    cost: float  # minus the sum of |log rate|: higher is better
+    source_s: float
+    target_s: float
+    splice_from_s: float | None
+    parent: _Path | None
+
+    def rank(self) -> tuple:
+        return self.anchors, -self.splices, self.cost
 
 
 def plan_anchors(beats_s: Sequence[float], cuts_s: Sequence[float], *, duration_s: float,
-                 source_s: float | None = None, max_stretch: float = MAX_STRETCH) -> list[Anchor]:
+                 source_s: float | None = None, max_stretch: float = MAX_STRETCH,
+                 splice: bool = False) -> list[Anchor]:
     """Anchors (source beat -> cut time) from (0, 0); every segment between two anchors plays
     at a rate (source / target seconds) within 1 ± ``max_stretch``.
 
     A small dynamic programme over the beats near each cut: most cuts on a beat first, then
-    the source's end (``source_s``) reachable from the last anchor, so a composed ending
-    stays the ending, then the least stretch (sum of |log rate|). Greedy choice drifts: a
-    beat picked for one cut can put the next out of reach.
+    fewest splices, then the source's end (``source_s``) reachable from the last anchor, so a
+    composed ending stays the ending, then the least stretch (sum of |log rate|). Greedy
+    choice drifts: a beat picked for one cut can put the next out of reach.
+
+    ``splice``: a cut no bend can reach still gets a beat; the shot before it plays at its own
+    speed and the music jumps (less than a beat either way) to the nearest beat, on the cut,
+    where the picture hides the edit.
     """
     if not 0 <= max_stretch < 0.5:
         raise InvalidOptionError("max_stretch must be in [0, 0.5)", field="max_stretch")
     beats = np.asarray(sorted(beats_s), dtype=float)
     lo_rate, hi_rate = 1 - max_stretch, 1 + max_stretch
     cuts = [c for c in sorted(set(cuts_s)) if 0 < c < duration_s]
-    # a state: (anchors, -cost, source_s, target_s, parent state)
-    start = (0, 0.0, 0.0, 0.0, None)
-    levels: list[list[tuple]] = [[start]]
+    levels: list[list[_Path]] = [[_Path(0, 0, 0.0, 0.0, 0.0, None, None)]]
     for cut in cuts:
-        best: dict[float, tuple] = {}
+        best: dict[float, _Path] = {}  # the best path to each beat on this cut
         for level in levels[-_LOOKBACK:]:
             for state in level:
-                span = cut - state[3]
-                lo, hi = state[2] + span * lo_rate, state[2] + span * hi_rate
+                span = cut - state.target_s
+                lo, hi = state.source_s + span * lo_rate, state.source_s + span * hi_rate
                 i0, i1 = np.searchsorted(beats, [lo - 1e-9, hi + 1e-9])
                 for beat in beats[i0:i1]:
-                    if beat <= state[2]:
-                        continue
-                    cost = state[1] - abs(np.log((beat - state[2]) / span))
-                    candidate = (state[0] + 1, cost, float(beat), float(cut), state)
-                    if beat not in best or candidate[:2] > best[beat][:2]:
-                        best[beat] = candidate
+                    if beat > state.source_s:
+                        rate = (beat - state.source_s) / span
+                        _offer(best, _Path(state.anchors + 1, state.splices,
+                                           state.cost - abs(np.log(rate)), float(beat),
+                                           float(cut), None, state))
+                if splice and len(beats):
+                    after = beats[beats > state.source_s]
+                    if len(after):
+                        # the nearest beat; the shot bends toward it as far as allowed, so
+                        # the jump left for the edit is as small as it can be
+                        beat = after[np.argmin(np.abs(after - (state.source_s + span)))]
+                        lead_out = min(max(beat, lo), hi)
+                        _offer(best, _Path(state.anchors + 1, state.splices + 1,
+                                           state.cost - abs(np.log((lead_out - state.source_s)
+                                                                   / span)),
+                                           float(beat), float(cut), float(lead_out), state))
         if best:
-            levels.append(sorted(best.values(), key=lambda st: st[:2], reverse=True)[:_KEEP])
+            levels.append(sorted(best.values(), key=_Path.rank, reverse=True)[:_KEEP])
     end_s = duration_s if source_s is None else source_s
 
-    def score(state):
-        span = duration_s - state[3]
-        reaches = span > 0 and lo_rate <= (end_s - state[2]) / span <= hi_rate
-        return state[0], reaches, state[1]
+    def score(state: _Path) -> tuple:
+        span = duration_s - state.target_s
+        reaches = span > 0 and lo_rate <= (end_s - state.source_s) / span <= hi_rate
+        return state.anchors, -state.splices, reaches, state.cost
 
     state = max((st for level in levels for st in level), key=score)
-    reaches_end = score(state)[1]
+    reaches_end = score(state)[2]
     path = []
     while state is not None:
-        path.append(Anchor(state[2], state[3]))
-        state = state[4]
+        path.append(Anchor(state.source_s, state.target_s, state.splice_from_s))
+        state = state.parent
     path.reverse()
     if reaches_end:  # the source's end lands on the timeline's end
         path.append(Anchor(end_s, duration_s))
     return path
+
+
+def _offer(best: dict[float, _Path], path: _Path) -> None:
+    if path.source_s not in best or path.rank() > best[path.source_s].rank():
+        best[path.source_s] = path
 
 
 def track_beats(mono: np.ndarray, sr: int) -> np.ndarray:
@@ -150,15 +192,16 @@ def refine_to_grid(beats: np.ndarray) -> np.ndarray:
 
 def fit_blocks(blocks: Iterable[Mapping[str, np.ndarray]], *, roles: Sequence[str], sr: int,
                cuts_s: Sequence[float], duration_s: float,
-               max_stretch: float = MAX_STRETCH,
+               max_stretch: float = MAX_STRETCH, splice: bool = False,
                report: dict | None = None) -> Iterator[dict[str, np.ndarray]]:
     """The master's block stream, bent to the cuts. Every role gets the same time map, so
-    stems still sum to the mix. ``report`` (a dict) receives the anchors and beats."""
+    stems still sum to the mix. ``splice``: see ``plan_anchors``. ``report`` (a dict)
+    receives the anchors and beats."""
     roles = list(roles)
     with tempfile.TemporaryDirectory(prefix="scorebridge-fit-") as scratch:
         source, mix = _spill(blocks, roles, sr, Path(scratch))
         yield from _bend(source, mix, roles=roles, sr=sr, cuts_s=cuts_s, duration_s=duration_s,
-                         max_stretch=max_stretch, report=report)
+                         max_stretch=max_stretch, splice=splice, report=report)
 
 
 def _spill(blocks, roles, sr, scratch: Path):
@@ -202,11 +245,11 @@ def _spill(blocks, roles, sr, scratch: Path):
     return source, np.concatenate(mix_parts) if mix_parts else np.zeros(0, np.float32)
 
 
-def _bend(source, mix, *, roles, sr, cuts_s, duration_s, max_stretch, report):
+def _bend(source, mix, *, roles, sr, cuts_s, duration_s, max_stretch, splice, report):
     beats = track_beats(mix, BEAT_SR) if len(mix) > BEAT_SR else np.zeros(0)
     source_s = max((len(x) for x in source.values()), default=0) / sr
     anchors = plan_anchors(beats, cuts_s, duration_s=duration_s, source_s=source_s,
-                           max_stretch=max_stretch)
+                           max_stretch=max_stretch, splice=splice)
     if report is not None:
         report.update(beats_s=beats.tolist(), anchors=anchors)
     tail = anchors[-1]
@@ -217,46 +260,68 @@ def _bend(source, mix, *, roles, sr, cuts_s, duration_s, max_stretch, report):
         rate = min(max((source_s - tail.source_s) / span, 1 - max_stretch), 1 + max_stretch)
         ends = [*ends, Anchor(tail.source_s + span * rate, duration_s)]
     fade_n = max(1, round(CROSSFADE_S * sr))
-    pending: dict[str, np.ndarray] | None = None  # the previous segment's overhang
+    splice_n = max(1, round(SPLICE_FADE_S * sr))
+    held: dict[str, np.ndarray] | None = None  # the previous segment, its overhang included
+    held_n = 0  # its samples on the timeline (the rest is overhang)
     for start, end in zip(anchors, ends):
         t0, t1 = round(start.target_s * sr), round(end.target_s * sr)
         if t1 <= t0:
             continue
-        out = _stretch_segment(source, roles, sr, start, end, t1 - t0 + fade_n)
-        if pending is not None:
-            ramp = np.linspace(0.0, 1.0, fade_n, dtype=np.float32)[:, None]
-            for role in roles:
-                head = out[role][:fade_n]
-                out[role][:fade_n] = head * ramp + pending[role] * (1 - ramp)
-        pending = {role: out[role][t1 - t0:] for role in roles}
-        yield {role: out[role][:t1 - t0] for role in roles}
+        lead_n = splice_n if start.splice_from_s is not None and held is not None else 0
+        lead_n = min(lead_n, held_n)
+        out = _stretch_segment(source, roles, sr, start.source_s, end.ends_previous_at_s,
+                               rate_over=(start.target_s, end.target_s), lead_n=lead_n,
+                               n_out=t1 - t0 + fade_n)
+        if held is not None:
+            if lead_n:
+                # an edit on the cut: the old music fades out before it while the new one
+                # fades in, equal power (the two are unrelated), so its beat is whole on the cut
+                ramp = np.sin(np.linspace(0.0, np.pi / 2, lead_n, dtype=np.float32))[:, None]
+                for role in roles:
+                    tail_part = held[role][held_n - lead_n:held_n]
+                    held[role][held_n - lead_n:held_n] = (tail_part * ramp[::-1]
+                                                          + out[role][:lead_n] * ramp)
+            else:
+                # the same music on both sides: a short linear crossfade hides the seam
+                ramp = np.linspace(0.0, 1.0, fade_n, dtype=np.float32)[:, None]
+                for role in roles:
+                    head = out[role][lead_n:lead_n + fade_n]
+                    out[role][lead_n:lead_n + fade_n] = (head * ramp
+                                                        + held[role][held_n:] * (1 - ramp))
+            yield {role: held[role][:held_n] for role in roles}
+        held = {role: out[role][lead_n:] for role in roles}
+        held_n = t1 - t0
+    if held is not None:
+        yield {role: held[role][:held_n] for role in roles}
 
 
 def _stretch_segment(source: Mapping[str, np.ndarray], roles: Sequence[str], sr: int,
-                     start: Anchor, end: Anchor, n_out: int) -> dict[str, np.ndarray]:
-    """Source [start.source_s, end.source_s) played over [start.target_s, end.target_s):
-    ``n_out`` samples per role (the segment plus the crossfade overhang), channels kept.
+                     from_s: float, to_s: float, *, rate_over: tuple[float, float],
+                     lead_n: int, n_out: int) -> dict[str, np.ndarray]:
+    """Source [from_s, to_s) played over the timeline's ``rate_over`` span: ``lead_n``
+    samples of the source before ``from_s`` (a splice's fade-in), then ``n_out`` samples (the
+    segment plus the crossfade overhang) per role, channels kept.
 
     Every role's channels go through one stretcher: it places its frames from all channels
     together, so the roles share one time map (and stems still sum to the mix)."""
-    src_span = end.source_s - start.source_s
-    tgt_span = end.target_s - start.target_s
-    rate = src_span / tgt_span  # > 1 plays faster
-    margin = round(_MARGIN_S * sr)
-    s0 = round(start.source_s * sr)
+    rate = (to_s - from_s) / (rate_over[1] - rate_over[0])  # > 1 plays faster
+    s0 = round(from_s * sr)
+    margin = round(_MARGIN_S * sr + lead_n * rate)
     a = max(0, s0 - margin)
     b = s0 + round(n_out * rate) + margin
     parts = [source[role][a:b] for role in roles]
     widths = [x.shape[1] for x in parts]
     n_in = max(len(x) for x in parts)
+    total = lead_n + n_out
     if n_in == 0:
-        return {role: np.zeros((n_out, w), np.float32) for role, w in zip(roles, widths)}
+        return {role: np.zeros((total, w), np.float32) for role, w in zip(roles, widths)}
     joined = np.concatenate([np.pad(np.asarray(x, np.float32), ((0, n_in - len(x)), (0, 0)))
                              for x in parts], axis=1)
     y = _time_stretch(joined, sr, rate)
-    offset = round((s0 - a) / rate)  # output samples before the segment's start
-    y = y[offset:offset + n_out]
-    y = np.pad(y, ((0, n_out - len(y)), (0, 0)))
+    offset = round((s0 - a) / rate) - lead_n  # output samples before the wanted start
+    pad_front = max(0, -offset)  # the source's start is nearer than the lead-in
+    y = np.pad(y[max(0, offset):max(0, offset) + total - pad_front], ((pad_front, 0), (0, 0)))
+    y = np.pad(y, ((0, total - len(y)), (0, 0)))
     bounds = np.cumsum([0, *widths])
     return {role: np.ascontiguousarray(y[:, bounds[i]:bounds[i + 1]])
             for i, role in enumerate(roles)}

@@ -183,13 +183,16 @@ def finish(
     stems_dir: Path,
     fit_to_picture: bool = False,
     max_stretch: float | None = None,
+    fit_splice: bool = False,
+    fit_report: dict | None = None,
     progress: ProgressFn = no_progress,
     cancel: CancelToken = NEVER_CANCELLED,
 ) -> MasterResult:
     """``master_audio`` for a backend's ``generate``: the timeline's length, the request's rate,
     stems and ducking under the dialogue the sound pass heard. ``fit_to_picture`` first bends
     the blocks so a beat lands on every cut (``bridge.music.fit``; for backends whose audio
-    does not know the cuts)."""
+    does not know the cuts); ``fit_splice`` lets it edit the music on a cut no bend reaches;
+    ``fit_report`` (a dict) receives the beats and anchors it chose."""
 
     edit = analysis.edit
     if fit_to_picture:
@@ -199,7 +202,8 @@ def finish(
         blocks = fit_blocks(blocks, roles=roles, sr=request.sr,
                             cuts_s=[cut.time_s for cut in analysis.cuts],
                             duration_s=edit.duration_s,
-                            max_stretch=MAX_STRETCH if max_stretch is None else max_stretch)
+                            max_stretch=MAX_STRETCH if max_stretch is None else max_stretch,
+                            splice=fit_splice, report=fit_report)
     envelope = None
     if request.duck_db > 0 and analysis.sound.heard_s:
         envelope = ducking_from_level(analysis.sound, depth_db=request.duck_db)

@@ -78,11 +78,32 @@ MUSICGEN_OPTIONS = (
     OptionSpec("fit", "bend the audio so a beat lands on every cut", True, parse_bool),
     OptionSpec("max_stretch", "largest tempo bend for fit, as a fraction", MAX_STRETCH,
                _non_negative),
+    OptionSpec("fit_splice", "where no bend within max_stretch reaches a cut, edit the music on "
+               "the cut (a jump of less than a beat, hidden by the picture's cut)", True,
+               parse_bool),
     OptionSpec("plan_guided", "MusicGen-Melody only: follow the chroma of the composer's plan",
                False, parse_bool),
     OptionSpec("soundfont", "SoundFont for the plan-guided rendering (default: the system's)",
                None, parse_path),
 )
+
+
+def fit_outcome(fitted: dict, analysis: Analysis, *, max_stretch: float,
+                splice: bool) -> tuple[dict, tuple[str, ...]]:
+    """How many cuts the fit put a beat on (and how many of those by an edit), and a warning
+    naming how many it could not."""
+    if "anchors" not in fitted:
+        return {}, ()
+    anchored = {round(a.target_s, 6): a for a in fitted["anchors"]}
+    cuts = [round(c.time_s, 6) for c in analysis.cuts if 0 < c.time_s < analysis.edit.duration_s]
+    on_a_beat = [c for c in cuts if c in anchored]
+    spliced = sum(anchored[c].splice_from_s is not None for c in on_a_beat)
+    summary = {"cuts": len(cuts), "cuts_on_a_beat": len(on_a_beat), "cuts_spliced": spliced}
+    if len(on_a_beat) == len(cuts):
+        return summary, ()
+    hint = "" if splice else "; fit_splice=true edits the music on them"
+    return summary, (f"fit: {len(cuts) - len(on_a_beat)} of {len(cuts)} cuts have no beat "
+                     f"within a {max_stretch:.0%} bend{hint}",)
 
 
 def _resolve_device(device: str) -> str:
@@ -157,7 +178,8 @@ class MusicgenBackend:
                  device: str = "auto", dtype: str | None = None, window: float = 30.0,
                  overlap: float = 10.0, guidance: float = 3.0, temperature: float = 1.0,
                  top_k: int = 250, uncond_affect: str = "same", fit: bool = True,
-                 max_stretch: float = MAX_STRETCH, plan_guided: bool = False,
+                 max_stretch: float = MAX_STRETCH, fit_splice: bool = True,
+                 plan_guided: bool = False,
                  soundfont: Path | None = None) -> None:
         from bridge.render.musicgen.generate import GenerationSettings
 
@@ -171,6 +193,7 @@ class MusicgenBackend:
         self.settings.check()  # a bad window fails before any media is read
         self.fit = fit
         self.max_stretch = max_stretch
+        self.fit_splice = fit_splice
         self.plan_guided = plan_guided
         self.soundfont = soundfont
         self._loaded = None
@@ -212,10 +235,14 @@ class MusicgenBackend:
             windows = _served_windows(server, analysis, settings, edit.duration_s + headroom_s,
                                       melody, progress, cancel)
         blocks = _resampled(windows, sr_in=model_sr, sr_out=request.sr)
+        fitted: dict = {}
         finished = finish(blocks, roles=("music",), analysis=analysis, request=request,
                           wav_path=wav_path, stems_dir=stems_dir,
                           fit_to_picture=self.fit and bool(analysis.cuts),
-                          max_stretch=self.max_stretch, progress=progress, cancel=cancel)
+                          max_stretch=self.max_stretch, fit_splice=self.fit_splice,
+                          fit_report=fitted, progress=progress, cancel=cancel)
+        fit_summary, fit_warnings = fit_outcome(fitted, analysis, max_stretch=self.max_stretch,
+                                                splice=self.fit_splice)
         return MusicOutput(
             wav_path=finished.path,
             midi_path=None,
@@ -225,11 +252,11 @@ class MusicgenBackend:
                           "prompt": analysis.style.prompt(),
                           "window_s": self.settings.window_s,
                           "overlap_s": self.settings.overlap_s,
-                          "fit_to_picture": self.fit,
+                          "fit_to_picture": self.fit, **fit_summary,
                           "windows_from": server.describe() if server else "this process"},
             loudness_lufs=finished.integrated_lufs,
             true_peak_dbtp=finished.true_peak_dbtp,
-            warnings=tuple(finished.warnings),
+            warnings=(*finished.warnings, *fit_warnings),
         )
 
     def _windows(self, bundle, adapter, analysis, settings, duration_s, melody, progress,

@@ -67,6 +67,12 @@ def test_scores_a_timeline_to_its_exact_length_in_windows(model_dir, tmp_path):
     # 1.28 s + 1 s headroom for fit = 114 frames: 20, then 15 new per window
     assert windows[0] == "window 1/8" and windows[-1] == "window 8/8"
     assert result.plan_summary["backend"] == "musicgen"
+    # the fit says what it did with the one cut, and warns when it found no beat for it
+    summary = result.plan_summary
+    assert summary["cuts"] == 1
+    assert summary["cuts_spliced"] <= summary["cuts_on_a_beat"] <= 1
+    fit_warnings = [w for w in result.analysis.warnings if w.startswith("fit:")]
+    assert bool(fit_warnings) == (summary["cuts_on_a_beat"] == 0)
 
 
 def test_cli_lists_the_backend_and_refuses_a_bad_option(model_dir, tmp_path, capsys):

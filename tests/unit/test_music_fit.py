@@ -104,3 +104,51 @@ def test_the_stretcher_keeps_attacks_where_the_rate_puts_them():
             window = np.abs(out[round((t / rate - 0.05) * SR):round((t / rate + 0.05) * SR)])
             attack = (np.argmax(window >= 0.5 * window.max()) / SR) - 0.05
             assert abs(attack) <= 0.004, (rate, t, attack)
+
+
+def test_a_cut_no_bend_reaches_is_edited_onto_a_beat_when_splicing():
+    beats = np.arange(0, 12, 1.0)  # 60 BPM: shots of 2.5 beats are 20 % from any whole count
+    cuts = [2.5, 5.0, 7.4]
+    plain = plan_anchors(beats, cuts, duration_s=12.0, max_stretch=0.1)
+    assert len([a for a in plain if a.target_s in cuts]) < len(cuts)
+
+    anchors = plan_anchors(beats, cuts, duration_s=12.0, max_stretch=0.1, splice=True)
+    on_cuts = [a for a in anchors if a.target_s in cuts]
+    assert [a.target_s for a in on_cuts] == cuts
+    assert all(np.isclose(a.source_s % 1.0, 0) for a in on_cuts)  # every cut on a beat
+    for before, anchor in pairwise(anchors):
+        rate = (anchor.ends_previous_at_s - before.source_s) / (anchor.target_s - before.target_s)
+        assert 0.9 - 1e-9 <= rate <= 1.1 + 1e-9
+        if anchor.splice_from_s is not None:
+            # the shot bent as far as allowed toward the beat: the jump is what is left
+            jump = abs(anchor.source_s - anchor.splice_from_s)
+            assert jump <= 0.5 - 0.1 * (anchor.target_s - before.target_s) + 1e-9
+            # and an edit only where no bend reaches a beat
+            span = anchor.target_s - before.target_s
+            reachable = beats[(beats >= before.source_s + 0.9 * span - 1e-9)
+                              & (beats <= before.source_s + 1.1 * span + 1e-9)
+                              & (beats > before.source_s)]
+            assert len(reachable) == 0
+
+
+def test_clicks_spliced_onto_cuts_land_whole_on_them_with_stems_in_step():
+    duration = 10.0
+    beats = np.arange(0.0, duration + 2, 1.0)
+    clicks = _clicks(beats, int((duration + 2) * SR))
+    cuts = [2.5, 5.0, 7.4]
+    blocks = [{"music": clicks[i:i + 4096, None], "pad": 0.3 * clicks[i:i + 4096, None]}
+              for i in range(0, len(clicks), 4096)]
+    report = {}
+    out = list(fit_blocks(iter(blocks), roles=("music", "pad"), sr=SR, cuts_s=cuts,
+                          duration_s=duration, max_stretch=0.1, splice=True, report=report))
+    music = np.concatenate([b["music"] for b in out])[:, 0]
+    pad_out = np.concatenate([b["pad"] for b in out])[:, 0]
+    assert len(music) == len(pad_out) == round(duration * SR)
+    assert np.allclose(pad_out, 0.3 * music, atol=1e-4)
+    assert any(a.splice_from_s is not None for a in report["anchors"])
+    offset = np.mean([_energy_centre(clicks, b) - b for b in beats[1:4]])
+    for cut in cuts:
+        assert abs(_energy_centre(music, cut) - offset - cut) <= 0.012, cut
+        # the click on the cut is whole: as loud as an unbent one
+        peak = np.abs(music[round(cut * SR):round((cut + 0.01) * SR)]).max()
+        assert peak >= 0.9 * np.abs(clicks[SR:SR + round(0.01 * SR)]).max(), cut
