@@ -200,7 +200,9 @@ def finish(
 
         progress("fit", 0.0, "fitting the music to the cuts")
         blocks = fit_blocks(blocks, roles=roles, sr=request.sr,
-                            cuts_s=[cut.time_s for cut in analysis.cuts],
+                            # hard cuts only: a fade or dissolve is a soft boundary, not a hit
+                            # (as for the composer and the report), and no cut hides a splice
+                            cuts_s=[cut.time_s for cut in analysis.cuts if not cut.is_gradual],
                             duration_s=edit.duration_s,
                             max_stretch=MAX_STRETCH if max_stretch is None else max_stretch,
                             splice=fit_splice, report=fit_report)

@@ -95,7 +95,8 @@ def fit_outcome(fitted: dict, analysis: Analysis, *, max_stretch: float,
     if "anchors" not in fitted:
         return {}, ()
     anchored = {round(a.target_s, 6): a for a in fitted["anchors"]}
-    cuts = [round(c.time_s, 6) for c in analysis.cuts if 0 < c.time_s < analysis.edit.duration_s]
+    cuts = [round(c.time_s, 6) for c in analysis.cuts
+            if not c.is_gradual and 0 < c.time_s < analysis.edit.duration_s]
     on_a_beat = [c for c in cuts if c in anchored]
     spliced = sum(anchored[c].splice_from_s is not None for c in on_a_beat)
     summary = {"cuts": len(cuts), "cuts_on_a_beat": len(on_a_beat), "cuts_spliced": spliced}

@@ -32,7 +32,8 @@ def _scene(i: int, duration_s: float) -> SceneSpec:
 
 def _hit_rate(wav: Path, analysis) -> tuple[float, object]:
     edit = analysis.edit
-    report = evaluate(wav, cuts_s=[c.time_s for c in analysis.cuts], duration_s=edit.duration_s,
+    report = evaluate(wav, cuts_s=[c.time_s for c in analysis.cuts if not c.is_gradual],
+                      duration_s=edit.duration_s,
                       frame_s=edit.frame_s, arousal=analysis.affect.arousal,
                       valence=analysis.affect.valence, hop_s=analysis.affect.hop_s)
     return report.cut_beat_hit_rate_frame, report
