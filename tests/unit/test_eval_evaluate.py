@@ -173,3 +173,20 @@ def test_the_beat_trackers_kernels_come_from_numbas_disk_cache():
     loaded = [line for line in runs[1].stdout.splitlines()
               if "data loaded" in line and "__beat_local_score" in line]
     assert loaded, runs[1].stdout[-2000:]
+
+
+def test_measuring_holds_openblas_to_one_thread_until_the_last_measurement_ends():
+    from threadpoolctl import threadpool_info
+
+    from bridge.eval.evaluate import one_blas_thread
+
+    def openblas_threads() -> set[int]:
+        return {i["num_threads"] for i in threadpool_info() if i["internal_api"] == "openblas"}
+
+    before = openblas_threads()
+    assert before, "numpy/scipy without OpenBLAS: review one_blas_thread"
+    with one_blas_thread():
+        with one_blas_thread():  # a second measurement, e.g. a baseline beside ours
+            assert openblas_threads() == {1}
+        assert openblas_threads() == {1}  # the first is still measuring
+    assert openblas_threads() == before
