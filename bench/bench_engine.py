@@ -1,6 +1,7 @@
 """The embedded engine against its floor, and synthesis threads against one thread.
 
     .venv/bin/python -m bench.bench_engine [--minutes 3] [--report-demo]
+    .venv/bin/python -m bench.bench_engine --report-demo-only [--compare-with REV]
 
 1. Scores the N-minute bench story timeline (bench/timelines.py, 1080p25) with the
    default options and stamps every stage from the progress events; then renders the
@@ -11,8 +12,12 @@
 2. Renders the same arrangement twice back to back, synthesis on one thread and on the
    default number (one per core), through the same finishing stage, and checks that the
    bytes are identical.
-3. With --report-demo: scores the demo film with and without ``--report`` and reports the
-   report's own time over the score's.
+3. With --report-demo (or --report-demo-only, which skips 1 and 2): scores the demo film
+   with and without ``--report``, each in a fresh process (bench/report_cost.py), plain and
+   report in turn, ``--report-repeat`` times; reports the report stage's wall and CPU over
+   the plain score's, and the whole extra cost of ``--report`` (report run minus plain run,
+   which includes the analyser's warm-up during the score). ``--compare-with REV`` measures
+   an older revision of this repository the same way, turn about with this tree.
 
 All numbers of one run come from the same machine state; the machine may be shared, so
 compare ratios (CPU seconds are less disturbed than wall seconds). Writes
