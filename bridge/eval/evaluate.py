@@ -248,8 +248,9 @@ def _evaluate_with_curves(
 
 def warm_up(sr: int = 22050) -> None:
     """Run every measure once on a few seconds of a pulse over a tone, so librosa's lazy
-    imports and numba's compiled kernels are loaded before the first real file: about two
-    CPU seconds the first time in a process, which a caller can spend in the background."""
+    imports and numba's compiled kernels are loaded before the first real file: about 1.5
+    CPU seconds the first time in a process (1.0 where scipy is already loaded), which a
+    caller can spend in the background."""
     t = np.arange(6 * sr) / sr
     y = (0.2 * np.sin(2 * np.pi * 220.0 * t) + 0.5 * (np.mod(t, 0.5) < 0.01)).astype(np.float32)
     feats = analyse.Features(y, sr)
