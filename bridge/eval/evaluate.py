@@ -71,8 +71,11 @@ def one_blas_thread():
     second thread spins between them: a measurement took 25 % more CPU for no gain in
     wall time, and a report measures three files side by side anyway. BLAS threads are
     a process-wide setting, so the first measurement to start sets it and the last one to
-    end puts it back (other work running meanwhile also gets one BLAS thread). The
-    numbers do not change: on the demo and the tests they are the same to the last bit.
+    end puts it back (other work running meanwhile also gets one BLAS thread; the score's
+    own BLAS use, the cut detector's ~1300-element dot products, is single-threaded at any
+    setting). A product's rounding depends on how it is split between threads, so the
+    measures move in their last digits: on the demo, valence r by 1e-9 and the MFCC
+    distance by 5e-8 of itself; every other number is the same to the last bit.
     """
     global _blas_users, _blas_limit
     with _blas_lock:
