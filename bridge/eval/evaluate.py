@@ -82,8 +82,12 @@ def one_blas_thread():
         if _blas_users == 0:
             from threadpoolctl import ThreadpoolController
 
-            # OpenBLAS only (numpy's and scipy's), not a BLAS another library brought
-            _blas_limit = ThreadpoolController().select(internal_api="openblas").limit(limits=1)
+            # the OpenBLAS numpy and scipy brought, not one that torch (say) carries
+            controller = ThreadpoolController()
+            theirs = [lib["filepath"] for lib in controller.info()
+                      if lib["internal_api"] == "openblas"
+                      and ("numpy" in lib["filepath"] or "scipy" in lib["filepath"])]
+            _blas_limit = controller.select(filepath=theirs).limit(limits=1)
         _blas_users += 1
     try:
         yield
