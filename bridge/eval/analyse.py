@@ -19,6 +19,8 @@ clicks and plucked tones that put detected onsets within ±7 ms of the true atta
 
 from __future__ import annotations
 
+import importlib
+import threading
 from functools import cached_property
 
 import librosa
@@ -159,6 +161,50 @@ def _local_bpm(env: np.ndarray, *, sr: int, win_s: float = 8.0, step_s: float = 
     return np.interp(np.arange(env.size), np.arange(bpm_cols.size) * step, bpm_cols)
 
 
+_beat_lock = threading.Lock()
+_beat = None  # librosa.beat once imported
+
+
+def _beat_module():
+    """`librosa.beat`, with all its numba kernels loaded from numba's on-disk cache.
+
+    librosa 0.11 builds one of them (`__beat_local_score`) with ``cache=False``; as it
+    declares its signatures, numba compiles it at import, in every process: 1.1 of the
+    ~2.7 CPU-s the analyser took to start. While librosa.beat is imported here, its own
+    `guvectorize` calls get ``cache=True`` (compiled once, then loaded); nothing else
+    changes. Where numba has no cache folder it may write to, it is imported as it is.
+    """
+    global _beat
+    if _beat is None:
+        with _beat_lock:
+            if _beat is None:
+                _beat = _import_beat_with_cached_kernels()
+    return _beat
+
+
+def _import_beat_with_cached_kernels():
+    import numba
+
+    plain = numba.guvectorize
+
+    def guvectorize(*args, **kwargs):
+        def decorate(func):
+            if func.__module__ == "librosa.beat":
+                return plain(*args, **{**kwargs, "cache": True})(func)
+            return plain(*args, **kwargs)(func)
+
+        return decorate
+
+    numba.guvectorize = guvectorize
+    try:
+        return importlib.import_module("librosa.beat")
+    except RuntimeError:  # numba: "cannot cache function ...: no locator available"
+        numba.guvectorize = plain
+        return importlib.import_module("librosa.beat")
+    finally:
+        numba.guvectorize = plain
+
+
 def detect_beats(y, sr: int, *, feats: Features | None = None) -> np.ndarray:
     """Beat times in seconds, following a tempo that changes over time (see module notes)."""
     f = _features(y, sr, feats)
@@ -168,7 +214,7 @@ def detect_beats(y, sr: int, *, feats: Features | None = None) -> np.ndarray:
     local_bpm = _local_bpm(env, sr=f.sr)
     # trim=False: librosa's trim drops trailing beats whose onsets are weaker than the
     # average, i.e. every beat of a quiet ending; we drop only beats in silence instead
-    _, frames = librosa.beat.beat_track(
+    _, frames = _beat_module().beat_track(
         onset_envelope=env, sr=f.sr, hop_length=ONSET_HOP, bpm=local_bpm, trim=False
     )
     frames = np.asarray(frames, dtype=np.int64)

@@ -6,6 +6,8 @@ affect curve; the music plan is never read, only the audio.
 
 from __future__ import annotations
 
+import contextlib
+import threading
 import time
 from dataclasses import dataclass, fields
 from fractions import Fraction
@@ -54,6 +56,47 @@ class EvalReport:
 
     def to_dict(self) -> dict[str, float]:
         return {f.name: float(getattr(self, f.name)) for f in fields(self)}
+
+
+_blas_lock = threading.Lock()
+_blas_users = 0
+_blas_limit = None  # threadpoolctl's handle while any measurement runs
+
+
+@contextlib.contextmanager
+def one_blas_thread():
+    """Hold numpy's and scipy's BLAS to one thread while measurements run.
+
+    The analyser's matrix products are small (mel and chroma filter banks), and OpenBLAS's
+    second thread spins between them: a measurement took 25 % more CPU for no gain in
+    wall time, and a report measures three files side by side anyway. BLAS threads are
+    a process-wide setting, so the first measurement to start sets it and the last one to
+    end puts it back (other work running meanwhile also gets one BLAS thread; the score's
+    own BLAS use, the cut detector's ~1300-element dot products, is single-threaded at any
+    setting). A product's rounding depends on how it is split between threads, so the
+    measures move in their last digits: on the demo, valence r by 1e-9 and the MFCC
+    distance by 5e-8 of itself; every other number is the same to the last bit.
+    """
+    global _blas_users, _blas_limit
+    with _blas_lock:
+        if _blas_users == 0:
+            from threadpoolctl import ThreadpoolController
+
+            # the OpenBLAS numpy and scipy brought, not one that torch (say) carries
+            controller = ThreadpoolController()
+            theirs = [lib["filepath"] for lib in controller.info()
+                      if lib["internal_api"] == "openblas"
+                      and ("numpy" in lib["filepath"] or "scipy" in lib["filepath"])]
+            _blas_limit = controller.select(filepath=theirs).limit(limits=1)
+        _blas_users += 1
+    try:
+        yield
+    finally:
+        with _blas_lock:
+            _blas_users -= 1
+            if _blas_users == 0:
+                _blas_limit.restore_original_limits()
+                _blas_limit = None
 
 
 def _follow(target, measured: np.ndarray) -> tuple[float, float]:
@@ -114,6 +157,27 @@ def evaluate_with_curves(
     style_window_s: float = 30.0,
 ) -> Evaluation:
     """`evaluate`, keeping the detected beats and the intensity curve."""
+    with one_blas_thread():
+        return _evaluate_with_curves(
+            audio_path, cuts_s=cuts_s, duration_s=duration_s, frame_s=frame_s,
+            arousal=arousal, valence=valence, hop_s=hop_s, reference_path=reference_path,
+            sr=sr, style_window_s=style_window_s,
+        )
+
+
+def _evaluate_with_curves(
+    audio_path: str | Path,
+    *,
+    cuts_s,
+    duration_s: float | Fraction,
+    frame_s: float,
+    arousal,
+    valence,
+    hop_s: float,
+    reference_path: str | Path | None,
+    sr: int,
+    style_window_s: float,
+) -> Evaluation:
     t0 = time.perf_counter()
     data, native_sr = audio_io.read_native(audio_path)
     loud = loudness(data, native_sr)
@@ -191,8 +255,9 @@ def evaluate_with_curves(
 
 def warm_up(sr: int = 22050) -> None:
     """Run every measure once on a few seconds of a pulse over a tone, so librosa's lazy
-    imports and numba's compiled kernels are loaded before the first real file: about two
-    CPU seconds the first time in a process, which a caller can spend in the background."""
+    imports and numba's compiled kernels are loaded before the first real file: about 1.5
+    CPU seconds the first time in a process (1.0 where scipy is already loaded), which a
+    caller can spend in the background."""
     t = np.arange(6 * sr) / sr
     y = (0.2 * np.sin(2 * np.pi * 220.0 * t) + 0.5 * (np.mod(t, 0.5) < 0.01)).astype(np.float32)
     feats = analyse.Features(y, sr)

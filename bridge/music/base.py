@@ -31,6 +31,9 @@ class MusicRequest:
     sr: int = 48_000
     stems: bool = False
     duck_db: float = 0.0  # 0 = no ducking under the timeline's dialogue
+    # False: the finished file is measured elsewhere (the report's baselines, by bridge.eval),
+    # so the master skips its own true-peak measurement of it (MusicOutput's is then nan)
+    measure_true_peak: bool = True
 
 
 @dataclass(frozen=True)

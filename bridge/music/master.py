@@ -74,7 +74,7 @@ class MasterResult:
     n_samples: int
     sr: int
     integrated_lufs: float  # measured on the written file (-inf if silent)
-    true_peak_dbtp: float  # measured on the written file, 4x oversampled
+    true_peak_dbtp: float  # measured on the written file, 4x oversampled (nan: not measured)
     gain_db: float  # static normalisation gain applied to the source
     limiter_db: float = 0.0  # deepest limiter gain reduction (<= 0)
     warnings: tuple[str, ...] = ()  # e.g. the target loudness was out of reach
@@ -93,6 +93,7 @@ def master_audio(
     true_peak_dbtp: float = -1.0,
     fixed_gain_db: float | None = None,
     end_fade: bool = True,
+    measure_true_peak: bool = True,
     progress: ProgressFn = no_progress,
     cancel: CancelToken = NEVER_CANCELLED,
 ) -> MasterResult:
@@ -101,7 +102,8 @@ def master_audio(
 
     A stretch rendered again for a re-score passes the gain its version was mastered with
     (``fixed_gain_db``: no loudness search, the limiter still holds the ceiling) and
-    ``end_fade=False`` unless it ends the timeline."""
+    ``end_fade=False`` unless it ends the timeline. ``measure_true_peak=False`` leaves the
+    written file's true peak unmeasured (nan): the limiter still holds the ceiling."""
     out_path = Path(out_path)
     roles = list(roles)
     _check_options(out_path=out_path, n_samples=n_samples, sr=sr, target_lufs=target_lufs,
@@ -128,7 +130,8 @@ def master_audio(
         )  # fmt: skip
         plan = plan_gain(meter.finish(), target_lufs=target_lufs, true_peak_dbtp=true_peak_dbtp,
                          fixed_gain_db=fixed_gain_db)
-        out_meter = LevelMeter(sr=sr, chunk_n=round(sr * 0.1))  # totals only: 100 ms chunks
+        # totals only: 100 ms chunks
+        out_meter = LevelMeter(sr=sr, chunk_n=round(sr * 0.1), true_peak=measure_true_peak)
         _second_pass(
             plan, chunk_n=meter.chunk_n, roles=roles, scratch=scratch, temps=temps,
             stems=stems_dir is not None, meter=out_meter, n_samples=n_samples, sr=sr,
@@ -166,7 +169,7 @@ def master_audio(
         n_samples=n_samples,
         sr=sr,
         integrated_lufs=lufs,
-        true_peak_dbtp=final.true_peak_dbtp(),
+        true_peak_dbtp=final.true_peak_dbtp() if measure_true_peak else math.nan,
         gain_db=plan.gain_db,
         limiter_db=20 * math.log10(max(float(plan.chunk_gain.min(initial=1.0)), 1e-12)),
         warnings=warnings,
@@ -217,6 +220,7 @@ def finish(
         sr=request.sr,
         stems_dir=stems_dir if request.stems else None,
         gain_envelope=envelope,
+        measure_true_peak=request.measure_true_peak,
         progress=progress,
         cancel=cancel,
     )

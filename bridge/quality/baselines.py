@@ -52,12 +52,13 @@ def render_baseline(
     backend_options: Mapping[str, str] | None = None,
 ) -> MusicOutput:
     """Render one baseline into `out_dir` as `<name>.wav` (and `.mid`) with the backend
-    (and its options) the score used."""
+    (and its options) the score used. Its loudness and true peak are `bridge.eval`'s to
+    measure, so the master does not measure the written file's true peak itself."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     return music_backends.create(backend, **(backend_options or {})).generate(
         baseline_analysis(analysis, name),
-        replace(request, stems=False),
+        replace(request, stems=False, measure_true_peak=False),
         wav_path=out_dir / f"{name}.wav",
         midi_path=out_dir / f"{name}.mid",
         stems_dir=out_dir / f"{name}-stems",

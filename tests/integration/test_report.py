@@ -18,8 +18,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from fixture_timelines import shots_timeline
 from matplotlib import image as mpimg
-from test_eval_cli import build_arc_timeline
+from test_eval_cli import arc_scene, build_arc_timeline
 
 pytestmark = pytest.mark.timeout(600)
 
@@ -212,3 +213,53 @@ def test_the_analyser_warms_up_once_in_the_background():
     from bridge.eval.evaluate import warm_up
 
     warm_up()  # and it runs cleanly in the foreground too (errors would surface here)
+
+
+def test_a_report_reads_and_analyses_each_wav_once(tmp_path, monkeypatch):
+    """The report's cost is one decode and one analysis per WAV: the score's own (which the
+    figures reuse) and one per baseline, each baseline rendered at the analyser's rate."""
+    from bridge import ScoreOptions, score_timeline
+    from bridge.eval import analyse, audio_io
+    from bridge.pipeline import music_request
+    from bridge.quality import report
+    from bridge.quality.baselines import BASELINES
+
+    # calm, intense, calm: three shots of the arc fixture's kinds, 9 s in all
+    timeline = shots_timeline(tmp_path, [0.0, 3.2, 6.1, 9.0],
+                              lambda i, d: arc_scene(4 if i == 1 else 0, d), name="short")
+    scored = score_timeline(timeline, tmp_path / "out", ScoreOptions())
+
+    report.start_warm_up()  # let the background warm-up (which analyses a tone) finish first
+    report._warming.join(timeout=120)
+    reads: list[tuple[str, int]] = []
+    read_native = audio_io.read_native
+
+    def counting_read(path):
+        data, sr = read_native(path)
+        reads.append((Path(path).name, sr))
+        return data, sr
+
+    analyses = []
+    features_init = analyse.Features.__init__
+
+    def counting_features(self, y, sr):
+        analyses.append(sr)
+        features_init(self, y, sr)
+
+    beats = []
+    detect_beats = analyse.detect_beats
+
+    def counting_beats(*args, **kwargs):
+        beats.append(1)
+        return detect_beats(*args, **kwargs)
+
+    monkeypatch.setattr(audio_io, "read_native", counting_read)
+    monkeypatch.setattr(analyse.Features, "__init__", counting_features)
+    monkeypatch.setattr(analyse, "detect_beats", counting_beats)
+    report.build_report(scored.analysis, scored.wav_path, tmp_path / "page" / "report.html",
+                        music_request(ScoreOptions()), scored.plan_summary)
+
+    assert sorted(reads) == sorted([(scored.wav_path.name, 48_000)]
+                                   + [(f"{name}.wav", report.BASELINE_SR) for name in BASELINES])
+    assert len(analyses) == len(reads) and len(beats) == len(reads)
+    assert (tmp_path / "page" / "report.html").is_file()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 
 import numpy as np
 import pyloudnorm
@@ -149,3 +150,43 @@ def test_evaluate_a_score_half_a_beat_late_and_short(tmp_path, score_path):
     assert report.chord_at_cut_recall_beat >= 0.75  # chords moved by half a beat only
     assert not report.ends_in_last_frame  # cut mid-note: the release was trimmed off
     assert np.isnan(report.arousal_pearson) and np.isnan(report.bhs)
+
+
+def test_the_beat_trackers_kernels_come_from_numbas_disk_cache():
+    """librosa 0.11 compiles one beat-tracking kernel without numba's cache, at import, in
+    every process (~1.1 CPU-s of a report); the analyser imports librosa.beat so that every
+    kernel is cached: a second process loads that kernel from disk instead of compiling it."""
+    import subprocess
+    import sys
+
+    code = ("from bridge.eval import analyse\n"
+            "beat = analyse._beat_module()\n"
+            "kernels = [v for v in vars(beat).values() if hasattr(v, 'gufunc_builder')]\n"
+            "print(len(kernels), all(k.gufunc_builder.cache for k in kernels))\n")
+    runs = [subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                           env={**os.environ, "NUMBA_DEBUG_CACHE": "1"}, timeout=120)
+            for _ in range(2)]
+    for run in runs:
+        assert run.returncode == 0, run.stderr
+    n_kernels, all_cached = runs[1].stdout.strip().splitlines()[-1].split()
+    assert int(n_kernels) >= 5 and all_cached == "True"
+    loaded = [line for line in runs[1].stdout.splitlines()
+              if "data loaded" in line and "__beat_local_score" in line]
+    assert loaded, runs[1].stdout[-2000:]
+
+
+def test_measuring_holds_openblas_to_one_thread_until_the_last_measurement_ends():
+    from threadpoolctl import threadpool_info
+
+    from bridge.eval.evaluate import one_blas_thread
+
+    def openblas_threads() -> set[int]:
+        return {i["num_threads"] for i in threadpool_info() if i["internal_api"] == "openblas"}
+
+    before = openblas_threads()
+    assert before, "numpy/scipy without OpenBLAS: review one_blas_thread"
+    with one_blas_thread():
+        with one_blas_thread():  # a second measurement, e.g. a baseline beside ours
+            assert openblas_threads() == {1}
+        assert openblas_threads() == {1}  # the first is still measuring
+    assert openblas_threads() == before

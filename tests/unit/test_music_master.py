@@ -68,6 +68,20 @@ def test_block_sizes_do_not_change_the_bytes(tmp_path):
     assert a.path.read_bytes() == b.path.read_bytes()
 
 
+def test_an_unmeasured_true_peak_changes_nothing_but_the_result(tmp_path):
+    """The report's baselines skip the master's own true-peak measurement of the written
+    file (bridge.eval measures them): the same bytes, the loudness still measured."""
+    n = 3 * SR
+    measured = master_audio(decoder_blocks(n), roles=["music"], out_path=tmp_path / "a.wav",
+                            n_samples=n)
+    unmeasured = master_audio(decoder_blocks(n), roles=["music"], out_path=tmp_path / "b.wav",
+                              n_samples=n, measure_true_peak=False)
+    assert measured.path.read_bytes() == unmeasured.path.read_bytes()
+    assert math.isnan(unmeasured.true_peak_dbtp) and math.isfinite(measured.true_peak_dbtp)
+    assert unmeasured.integrated_lufs == measured.integrated_lufs
+    assert unmeasured.gain_db == measured.gain_db
+
+
 def test_read_only_blocks_are_accepted(tmp_path):
     n = SR
 
