@@ -18,11 +18,13 @@ from bridge.errors import (
     UndecodableMediaError,
 )
 from bridge.media import (
+    _container,
     content_key,
     decode_audio,
     find_change,
     frames_between,
     probe,
+    reuse_open_files,
     sample_frames,
 )
 from bridge.media.frames import CHANGE_STRIDE, DecodeStats
@@ -494,6 +496,77 @@ def test_find_change_says_none_when_nothing_changes_or_all_has(media):
     assert find_change(paths["cfr"], 0.2, 1.5, _is_blue, width=32) is None  # all red
     assert find_change(paths["cfr"], 2.2, 3.0, _is_blue, width=32) is None  # all blue
     assert find_change(paths["wav"], 0.0, 1.0, _is_blue, width=32) is None  # no picture
+
+
+# ---------------------------------------------------------------- files kept open
+
+
+def _reads(paths):
+    """Every kind of picture read, each after one that leaves the file somewhere else (the
+    end of the file, mid-GOP)."""
+    def pictures(samples):
+        return [(s.time_s, s.rgb, s.successor) for s in samples]
+
+    change = find_change(paths["cfr"], 1.0, 2.55, _is_blue, width=32)
+    return [
+        pictures(sample_frames(paths["short_gop"], 0.0, DURATION_S)),  # keyframe plan
+        pictures(sample_frames(paths["short_gop"], 0.0, 1.0)),
+        (change.before.time_s, change.after.time_s, change.after.rgb, change.after_next),
+        pictures(sample_frames(paths["cfr"], 3.0, DURATION_S)),
+        pictures(frames_between(paths["gop250"], 2.0, 2.2)),
+        pictures(sample_frames(paths["gop250"], 0.0, 2.0)),  # grid from the first frame
+    ]
+
+
+def _same(a, b) -> bool:
+    if isinstance(a, (list, tuple)):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        return a is not None and b is not None and np.array_equal(a, b)
+    return a == b
+
+
+def test_files_kept_open_give_the_same_answers_and_open_once(media, monkeypatch):
+    """Inside reuse_open_files each file is opened once per use (keyframe reads,
+    sequential reads) and every read, wherever the last one left the file, gives
+    what a freshly opened file gives."""
+    paths, _ = media
+    fresh = _reads(paths)
+    opened = []
+    real_open = _container._open
+    monkeypatch.setattr(_container, "_open", lambda path: opened.append(path.name)
+                        or real_open(path))
+    with reuse_open_files():
+        kept = _reads(paths)
+        # keyframe and sequential reads (cfr's GOP is long) each have their own
+        assert sorted(opened) == ["cfr.mp4"] * 2 + ["gop250.mp4"] * 2 + ["short_gop.mp4"]
+        again = _reads(paths)
+        assert len(opened) == 5
+    assert _same(fresh, kept) and _same(fresh, again)
+    opened.clear()
+    _reads(paths)  # outside the block every call opens its file (grid reads: twice)
+    assert len(opened) >= 7
+
+
+def _is_open(container) -> bool:
+    try:
+        container.seek(0)
+    except AssertionError:  # PyAV: "Container is not open"
+        return False
+    return True
+
+
+def test_files_kept_open_are_closed_and_bounded(media, monkeypatch):
+    paths, _ = media
+    monkeypatch.setattr(_container, "MAX_OPEN_FILES", 2)
+    with reuse_open_files():
+        for name in ("cfr", "ntsc", "vfr", "short_gop"):
+            sample_frames(paths[name], 0.0, 1.0)
+        files = _container._OPEN_FILES.get()
+        held = [e.container for e in files.files.values()]
+        assert len(held) == 2 and all(_is_open(c) for c in held)  # the two used last
+    assert _container._OPEN_FILES.get() is None
+    assert not any(_is_open(c) for c in held)
 
 
 # ---------------------------------------------------------------- audio
