@@ -35,22 +35,73 @@ def decode_audio(
         first_s: float | None = None
         want = None if end_s is None else round((end_s - start_s) * sr)
         got = 0
+        # Decoded frames (about 1024 samples each) go to the resampler in batches: one call
+        # per frame cost more than the decoding, and libswresample's output is the same
+        # however its input is cut.
+        batch = _Batch()
         for frame in container.decode(stream):
             if first_s is None:
                 first_s = float(frame.time or 0.0) - origin
-            for out in resampler.resample(frame):
-                chunks.append(out.to_ndarray().reshape(-1))
-                got += out.samples
-            if want is not None and first_s is not None and (
-                got - (start_s - first_s) * sr >= want
-            ):
+            if not batch.takes(frame):
+                got += _resample(resampler, batch.frame(), chunks)
+            batch.add(frame)
+            enough = want is not None and (
+                got + batch.samples * sr / frame.sample_rate - (start_s - first_s) * sr >= want)
+            if enough or batch.samples >= BATCH_SAMPLES:
+                got += _resample(resampler, batch.frame(), chunks)
+            if want is not None and got - (start_s - first_s) * sr >= want:
                 break
         else:
-            for out in resampler.resample(None):
-                chunks.append(out.to_ndarray().reshape(-1))
+            if batch.samples:
+                _resample(resampler, batch.frame(), chunks)
+            _resample(resampler, None, chunks)
         if not chunks:
             return np.zeros(0, np.float32)
         samples = np.concatenate(chunks).astype(np.float32, copy=False)
         skip = max(0, round((start_s - (first_s or 0.0)) * sr))
         samples = samples[skip:]
         return samples if want is None else samples[:want]
+
+
+BATCH_SAMPLES = 1 << 16  # decoded samples resampled in one call (1.4 s at 48 kHz)
+
+
+class _Batch:
+    """Decoded audio frames of one format, joined into one frame for the resampler."""
+
+    def __init__(self) -> None:
+        self.arrays: list[np.ndarray] = []
+        self.samples = 0
+        self.kind: tuple | None = None
+
+    def takes(self, frame: av.AudioFrame) -> bool:
+        return not self.arrays or self.kind == _kind(frame)
+
+    def add(self, frame: av.AudioFrame) -> None:
+        self.kind = _kind(frame)
+        self.arrays.append(frame.to_ndarray())
+        self.samples += frame.samples
+
+    def frame(self) -> av.AudioFrame:
+        """The batch as one frame; the batch is emptied."""
+        assert self.kind is not None
+        fmt, layout, rate = self.kind
+        joined = av.AudioFrame.from_ndarray(np.concatenate(self.arrays, axis=1), format=fmt,
+                                            layout=layout)
+        joined.sample_rate = rate
+        self.arrays, self.samples = [], 0
+        return joined
+
+
+def _kind(frame: av.AudioFrame) -> tuple:
+    return frame.format.name, frame.layout.name, frame.sample_rate
+
+
+def _resample(resampler: av.AudioResampler, frame: av.AudioFrame | None,
+              chunks: list[np.ndarray]) -> int:
+    """Resample ``frame`` (None: flush) into ``chunks``; the number of samples out."""
+    got = 0
+    for out in resampler.resample(frame):
+        chunks.append(out.to_ndarray().reshape(-1))
+        got += out.samples
+    return got
