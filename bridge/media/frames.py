@@ -535,6 +535,7 @@ def find_change(
     *,
     width: int = 160,
     stats: DecodeStats | None = None,
+    accepted_at_s: float | None = None,
 ) -> Change | None:
     """The first frame in media time [start_s, end_s) that ``is_after`` accepts.
 
@@ -545,6 +546,9 @@ def find_change(
     keyframe), then, decoding forward from the keyframe before what is left, it checks
     every ``CHANGE_STRIDE``-th frame and bisects the held frames between the last rejected
     and the first accepted check. Decoding stops one frame after the change.
+
+    ``accepted_at_s``: the media time of a frame the caller knows ``is_after`` accepts (a
+    sample it has judged already): the search ends there, without decoding it to ask.
 
     None when the first frame is already accepted, nothing is, or the file has no
     decodable video: the caller then knows the predicate told it nothing.
@@ -561,6 +565,8 @@ def find_change(
         reader = _Reader(container, stream, origin_s(container), stats=stats)
         scale = _Scaler(width, stats=stats)
         index = _file_keyframe_index(file, stream)
+        if accepted_at_s is not None and start_s < accepted_at_s < end_s:
+            end_s = accepted_at_s + 2 * _EPS_S  # as if a probe there had accepted it
         if index is not None:
             start_s, end_s = _narrow_by_keyframes(reader, index, start_s, end_s, is_after, scale)
         return _scan_for_change(reader, start_s, end_s, is_after, scale)
