@@ -568,7 +568,8 @@ def find_change(
         if accepted_at_s is not None and start_s < accepted_at_s < end_s:
             end_s = accepted_at_s + 2 * _EPS_S  # as if a probe there had accepted it
         if index is not None:
-            start_s, end_s = _narrow_by_keyframes(reader, index, start_s, end_s, is_after, scale)
+            start_s, end_s = _narrow_by_keyframes(reader, index, start_s, end_s, is_after, scale,
+                                                  accepted_at_s=accepted_at_s)
         return _scan_for_change(reader, start_s, end_s, is_after, scale)
 
 
@@ -588,17 +589,20 @@ def preroll_s(path: str | Path, t_s: float) -> float | None:
 
 def _narrow_by_keyframes(
     reader: _Reader, index: _Keyframes, start_s: float, end_s: float,
-    is_after: Callable[[np.ndarray], bool], scale: _Scaler,
+    is_after: Callable[[np.ndarray], bool], scale: _Scaler, *,
+    accepted_at_s: float | None = None,
 ) -> tuple[float, float]:
-    """Bisect over the keyframes strictly inside the range: the new range starts at the
-    last rejected keyframe and ends just after the first accepted one."""
-    inside = np.flatnonzero((index.times_s > start_s + _EPS_S) & (index.times_s < end_s - _EPS_S))
+    """Bisect over the keyframes strictly inside the range (and before ``accepted_at_s``):
+    the new range starts at the last rejected keyframe and ends just after the first
+    accepted one."""
+    stop_s = end_s if accepted_at_s is None else min(end_s, accepted_at_s)
+    inside = np.flatnonzero((index.times_s > start_s + _EPS_S)
+                            & (index.times_s < stop_s - _EPS_S))
     lo, hi = 0, len(inside)  # keyframes inside[:lo] rejected, inside[hi:] accepted
     while lo < hi:
         mid = (lo + hi) // 2
         reader.seek_ts(int(index.seek_ts[inside[mid]]))
-        reader.step()
-        frame = reader.current
+        frame = reader.ahead  # the keyframe, decoded alone (its successor is not needed)
         if frame is None:
             break
         time_s = reader.time_s(frame)

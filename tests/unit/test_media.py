@@ -491,6 +491,33 @@ def test_find_change_is_frame_exact_and_converts_few_frames(media, name):
         assert found.frames <= 2 * math.ceil(math.log2(n)) + 4
 
 
+def test_find_change_decodes_only_what_it_looks_at(media):
+    """A keyframe probe decodes that keyframe alone (not its successor), and a frame the
+    caller says is accepted already is not decoded to ask: the same change, fewer reads."""
+    paths, cuts = media
+    start, end = 1.0, 2.55
+    every = frames_between(paths["intra"], start, end, width=32)
+    probes = DecodeStats()
+    change = find_change(paths["intra"], start, end, _is_blue, width=32, stats=probes)
+    assert change.after.time_s == pytest.approx(cuts["intra"][0], abs=1e-6)
+    # one frame per keyframe probe; the last seek decodes the frame before, the change
+    # and the one after it
+    assert probes.frames <= math.ceil(math.log2(len(every))) + 3
+
+    path = paths["gop12_cuts"]  # keyframes every 0.48 s, and one at the cut (2.0 s)
+    start, cut = 1.44, cuts["gop12_cuts"][0]
+    asked, told = DecodeStats(), DecodeStats()
+    plain = find_change(path, start, cut + 0.06, _is_blue, width=32, stats=asked)
+    known = find_change(path, start, cut + 0.06, _is_blue, width=32, stats=told,
+                        accepted_at_s=cut)
+    assert known.after.time_s == plain.after.time_s == pytest.approx(cut, abs=1e-6)
+    assert known.before.time_s == plain.before.time_s
+    assert np.array_equal(known.after.rgb, plain.after.rgb)
+    assert np.array_equal(known.after_next, plain.after_next)
+    assert told.seeks < asked.seeks and told.converted < asked.converted
+    assert told.frames <= asked.frames
+
+
 def test_find_change_says_none_when_nothing_changes_or_all_has(media):
     paths, _ = media
     assert find_change(paths["cfr"], 0.2, 1.5, _is_blue, width=32) is None  # all red
