@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -88,6 +89,8 @@ class _OpenFiles:
 
     def __init__(self) -> None:
         self.files: OrderedDict[tuple, OpenFile] = OrderedDict()
+        # a context copied into another thread (asyncio.to_thread) must not share decoders
+        self.thread = threading.get_ident()
 
     def take(self, key: tuple) -> OpenFile | None:
         return self.files.pop(key, None)
@@ -109,8 +112,10 @@ _OPEN_FILES: ContextVar[_OpenFiles | None] = ContextVar("bridge_media_open_files
 @contextmanager
 def reuse_open_files() -> Iterator[None]:
     """Within this block (in this thread), media calls keep the files they read open and
-    reuse them; every file is closed when the block ends. Nested blocks share the outer one."""
-    if _OPEN_FILES.get() is not None:
+    reuse them; every file is closed when the block ends. Nested blocks share the outer one
+    (one entered in another thread, under a copied context, has its own)."""
+    outer = _OPEN_FILES.get()
+    if outer is not None and outer.thread == threading.get_ident():
         yield
         return
     files = _OpenFiles()
@@ -132,7 +137,7 @@ def open_shared(path: str | Path, use: str) -> Iterator[OpenFile]:
     For video only: a flushed decoder (after a seek) gives the same pictures as a new
     one, but an audio decoder does not (AAC's first ~10 ms after the seek differ)."""
     files = _OPEN_FILES.get()
-    if files is None:
+    if files is None or files.thread != threading.get_ident():
         with open_media(path) as container:
             yield OpenFile(container)
         return

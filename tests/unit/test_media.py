@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextvars
 import gc
 import math
 import os
 import shutil
+from concurrent.futures import ThreadPoolExecutor
 from fractions import Fraction
 
 import numpy as np
@@ -594,6 +596,24 @@ def test_files_kept_open_are_closed_and_bounded(media, monkeypatch):
         assert len(held) == 2 and all(_is_open(c) for c in held)  # the two used last
     assert _container._OPEN_FILES.get() is None
     assert not any(_is_open(c) for c in held)
+
+
+def test_files_kept_open_are_not_shared_with_another_thread(media, monkeypatch):
+    """A context copied into another thread (asyncio.to_thread does) sees the block but must
+    not use its decoders: that thread opens its own files."""
+    paths, _ = media
+    opened = []
+    real_open = _container._open
+    monkeypatch.setattr(_container, "_open", lambda path: opened.append(path.name)
+                        or real_open(path))
+    with reuse_open_files():
+        here = sample_frames(paths["short_gop"], 0.0, 2.0)
+        context = contextvars.copy_context()
+        with ThreadPoolExecutor(1) as pool:
+            there = pool.submit(context.run, sample_frames, paths["short_gop"], 0.0, 2.0).result()
+        again = sample_frames(paths["short_gop"], 0.0, 2.0)
+    assert opened == ["short_gop.mp4", "short_gop.mp4"]  # the block's, and the thread's
+    assert [s.time_s for s in here] == [s.time_s for s in there] == [s.time_s for s in again]
 
 
 # ---------------------------------------------------------------- audio
