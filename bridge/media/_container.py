@@ -89,6 +89,7 @@ class _OpenFiles:
 
     def __init__(self) -> None:
         self.files: OrderedDict[tuple, OpenFile] = OrderedDict()
+        self.keys: dict[tuple, str] = {}  # content keys worked out in this block
         # a context copied into another thread (asyncio.to_thread) must not share decoders
         self.thread = threading.get_ident()
 
@@ -125,6 +126,13 @@ def reuse_open_files() -> Iterator[None]:
     finally:
         _OPEN_FILES.reset(token)
         files.close()
+
+
+def block_content_keys() -> dict[tuple, str] | None:
+    """Content keys already worked out inside this thread's ``reuse_open_files`` block
+    (keyed by path, size, mtime and inode), or None outside one."""
+    files = _OPEN_FILES.get()
+    return files.keys if files is not None and files.thread == threading.get_ident() else None
 
 
 @contextmanager

@@ -616,6 +616,30 @@ def test_files_kept_open_are_not_shared_with_another_thread(media, monkeypatch):
     assert [s.time_s for s in here] == [s.time_s for s in there] == [s.time_s for s in again]
 
 
+def test_content_key_read_once_per_file_inside_the_block(media, tmp_path, monkeypatch):
+    import bridge.media.key as key_module
+
+    paths, _ = media
+    copy = tmp_path / "copy.mp4"
+    shutil.copy2(paths["cfr"], copy)
+    reads = []
+
+    def counting_open(p, mode):
+        reads.append(p)
+        return open(p, mode)  # content_key closes it
+
+    monkeypatch.setattr(key_module, "open", counting_open, raising=False)
+    first = content_key(copy)
+    with reuse_open_files():
+        assert content_key(copy) == content_key(str(copy)) == first
+        assert len(reads) == 2  # the one outside, and one inside for both calls
+        st = copy.stat()
+        os.utime(copy, ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))  # the file changed
+        assert content_key(copy) != first and len(reads) == 3
+    content_key(copy)
+    assert len(reads) == 4  # outside a block every call reads
+
+
 # ---------------------------------------------------------------- audio
 
 
