@@ -136,15 +136,17 @@ def block_content_keys() -> dict[tuple, str] | None:
 
 
 @contextmanager
-def open_shared(path: str | Path, use: str) -> Iterator[OpenFile]:
+def open_shared(path: str | Path, use: str, *, share: bool = True) -> Iterator[OpenFile]:
     """``open_media``, but inside ``reuse_open_files`` the container opened for the same
     file and ``use`` (callers that need different decoder settings use different names)
     by an earlier call is lent again. A file that changed on disk is opened afresh; one
-    whose use failed is closed, not kept; a still image is never kept.
+    whose use failed is closed, not kept; a still image is never kept; ``share=False``
+    opens afresh whatever the block.
 
-    For video only: a flushed decoder (after a seek) gives the same pictures as a new
-    one, but an audio decoder does not (AAC's first ~10 ms after the seek differ)."""
-    files = _OPEN_FILES.get()
+    A video decoder flushed by a seek gives the same pictures as a new one; an audio
+    decoder does not (AAC's first frame after the seek differs), so sound is decoded with a
+    decoder of its own (``bridge.media.audio``)."""
+    files = _OPEN_FILES.get() if share else None
     if files is None or files.thread != threading.get_ident():
         with open_media(path) as container:
             yield OpenFile(container)

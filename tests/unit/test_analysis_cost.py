@@ -49,13 +49,12 @@ def test_analysis_opens_each_file_once_per_use_and_decodes_little(timeline, monk
     opened: list[str] = []
     real_open = _container._open
     monkeypatch.setattr(_container, "_open", lambda p: opened.append(p.name) or real_open(p))
-    fresh: list[str] = []  # files opened afresh by sound and probe calls (never kept)
+    probes: list[str] = []  # files opened by probe (the timeline reader's frame rates)
 
     def counting_open_media(p):
-        fresh.append(Path(p).name)
+        probes.append(Path(p).name)
         return _container.open_media(p)
 
-    monkeypatch.setattr(audio_module, "open_media", counting_open_media)
     monkeypatch.setattr(probe_module, "open_media", counting_open_media)
     decoded = [0]
     real_decode = frames_module._counted_decode
@@ -77,9 +76,10 @@ def test_analysis_opens_each_file_once_per_use_and_decodes_little(timeline, monk
     monkeypatch.setattr(frames_module._Scaler, "__call__", counting_call)
     analysis = analyze_timeline(path, ScoreOptions(cache=False))
 
-    # the picture is read through one open container (keyframe reads: the GOP is short),
-    # however many shots and candidate cuts there are
-    assert len(opened) - len(fresh) == 1
+    # one open container for the picture (keyframe reads: the GOP is short), however many
+    # shots and candidate cuts there are; one for the sound, and the clip that starts at
+    # the media's first sample reads a file opened afresh
+    assert len(opened) - len(probes) == 3
     detected = [c for c in analysis.cuts if c.kind == "detected"]
     assert len(detected) >= 2  # scene changes inside the 8 s and 5 s shots
     shown_s = sum(s for _, s in SHOTS)

@@ -531,8 +531,8 @@ def test_find_change_says_none_when_nothing_changes_or_all_has(media):
 
 
 def _reads(paths):
-    """Every kind of picture read, each after one that leaves the file somewhere else (the
-    end of the file, mid-GOP)."""
+    """Every kind of read, each after one that leaves the file somewhere else (the end of
+    the file, mid-GOP, the middle of the sound)."""
     def pictures(samples):
         return [(s.time_s, s.rgb, s.successor) for s in samples]
 
@@ -544,6 +544,11 @@ def _reads(paths):
         pictures(sample_frames(paths["cfr"], 3.0, DURATION_S)),
         pictures(frames_between(paths["gop250"], 2.0, 2.2)),
         pictures(sample_frames(paths["gop250"], 0.0, 2.0)),  # grid from the first frame
+        decode_audio(paths["cfr"], 2.0, 3.0),
+        decode_audio(paths["cfr"]),  # from the first sample: read from a file opened afresh
+        decode_audio(paths["cfr"], 0.5, 4.0),  # after a read that stopped mid-file
+        decode_audio(paths["cfr"], 3.0),  # to the end
+        decode_audio(paths["cfr"], 0.0, 0.5),
     ]
 
 
@@ -557,8 +562,8 @@ def _same(a, b) -> bool:
 
 def test_files_kept_open_give_the_same_answers_and_open_once(media, monkeypatch):
     """Inside reuse_open_files each file is opened once per use (keyframe reads,
-    sequential reads) and every read, wherever the last one left the file, gives
-    what a freshly opened file gives."""
+    sequential reads, sound from a point after its start) and every read, wherever the
+    last one left the file, gives what a freshly opened file gives."""
     paths, _ = media
     fresh = _reads(paths)
     opened = []
@@ -567,14 +572,15 @@ def test_files_kept_open_give_the_same_answers_and_open_once(media, monkeypatch)
                         or real_open(path))
     with reuse_open_files():
         kept = _reads(paths)
-        # keyframe and sequential reads (cfr's GOP is long) each have their own
-        assert sorted(opened) == ["cfr.mp4"] * 2 + ["gop250.mp4"] * 2 + ["short_gop.mp4"]
+        # keyframe and sequential reads (cfr's GOP is long) and sound each have their own;
+        # sound from the first sample opens the file afresh (twice a pass)
+        assert sorted(opened) == ["cfr.mp4"] * 5 + ["gop250.mp4"] * 2 + ["short_gop.mp4"]
         again = _reads(paths)
-        assert len(opened) == 5
+        assert len(opened) == 8 + 2
     assert _same(fresh, kept) and _same(fresh, again)
     opened.clear()
     _reads(paths)  # outside the block every call opens its file (grid reads: twice)
-    assert len(opened) >= 7
+    assert len(opened) >= 12
 
 
 def _is_open(container) -> bool:
