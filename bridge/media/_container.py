@@ -98,6 +98,12 @@ class _OpenFiles:
 
     def give_back(self, key: tuple, entry: OpenFile) -> None:
         entry.reused = True
+        # a kept decoder lets go of its reference frames (up to 16 at 4K); every reader
+        # seeks, which flushes again, before it decodes
+        for stream in entry.container.streams:
+            context = stream.codec_context
+            if context is not None and context.is_open:
+                context.flush_buffers()
         self.files[key] = entry
         while len(self.files) > MAX_OPEN_FILES:
             self.files.popitem(last=False)[1].container.close()
