@@ -159,7 +159,7 @@ def open_shared(path: str | Path, use: str, *, share: bool = True) -> Iterator[O
         return
     path = check_exists(path)
     st = path.stat()
-    key = (str(path.resolve()), st.st_size, st.st_mtime_ns, use)
+    key = (str(path.resolve()), st.st_size, st.st_mtime_ns, st.st_ino, use)
     entry = files.take(key)
     if entry is None:
         entry = OpenFile(_open(path))
