@@ -9,16 +9,19 @@ decoding stops at the change) and with the full scan of every frame in the candi
 interval (``frames_between``), the way it was done before. Both must find the same cuts.
 In the same run it measures the keyframe-only decode of the media the timeline shows
 (``ffmpeg -skip_frame nokey``, one thread) and the whole analysis (picture, cuts, affect),
-and reports CPU seconds and their ratios. Writes bench/results/cuts.json.
+and reports CPU seconds and their ratios (the analysis with an empty analysis cache).
+Writes bench/results/cuts.json.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import shutil
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
@@ -82,7 +85,9 @@ def main(argv: list[str] | None = None) -> int:
         results[name] = {"cpu_s": cpu, "wall_s": wall,
                          "detected": [round(c.time_s, 4) for c in found if c.kind == "detected"]}
     same = results["bisection"]["detected"] == results["every_frame"]["detected"]
-    _, analysis_cpu, analysis_wall = timed(lambda: analyze_timeline(timeline))
+    with tempfile.TemporaryDirectory(prefix="bench_cache_") as cache:
+        os.environ["SCOREBRIDGE_CACHE_DIR"] = cache  # a first analysis: nothing cached
+        _, analysis_cpu, analysis_wall = timed(lambda: analyze_timeline(timeline))
     keyframes_cpu = keyframe_decode_cpu_s(args.minutes)
     report = {
         "timeline": timeline.name,

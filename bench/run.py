@@ -6,7 +6,8 @@
 
 Timelines and media come from ``bench.timelines`` (1080p25 H.264, GOP 25, encoded once
 and cached under bench/.cache/). Each timeline is scored by ``score_timeline`` with the
-default options in a fresh child process, so that its peak RSS (``ru_maxrss`` of that
+default options in a fresh child process with an empty analysis cache (so that a repeat
+analyses as much as the first run), so that its peak RSS (``ru_maxrss`` of that
 child, read with ``wait4``) is its own. A progress callback stamps wall time, CPU time and
 peak RSS at every stage boundary:
 
@@ -209,9 +210,13 @@ def run_child(timeline: Path) -> dict:
     """Run ``child`` in a fresh interpreter; add the child's rusage as seen by wait4."""
     cmd = [sys.executable, "-m", "bench.run", "--child", str(timeline)]
     w0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, cwd=HERE.parent)
-    out = proc.stdout.read()
-    _, status, ru = os.wait4(proc.pid, 0)
+    # an empty analysis cache: every run pays for a first analysis (a repeat would
+    # otherwise find the picture and cuts of the run before it)
+    with tempfile.TemporaryDirectory(prefix="bench_cache_") as cache:
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, cwd=HERE.parent,
+                                env={**os.environ, "SCOREBRIDGE_CACHE_DIR": cache})
+        out = proc.stdout.read()
+        _, status, ru = os.wait4(proc.pid, 0)
     proc.returncode = os.waitstatus_to_exitcode(status)
     proc.stdout.close()
     if proc.returncode:

@@ -28,7 +28,7 @@ from bridge.errors import (
     NothingToScoreError,
     UnreadableTimelineError,
 )
-from bridge.media import probe
+from bridge.media import probe, reuse_open_files
 from bridge.music import MusicRequest, music_backends
 from bridge.outputs import StagedOutputs, staged_outputs
 from bridge.progress import NEVER_CANCELLED, CancelToken, ProgressFn, no_progress
@@ -99,17 +99,19 @@ def _analyze(timeline: str | Path, options: ScoreOptions, *, progress: ProgressF
     # the sound pass the affect's loudness and the music's ducking.
     # The cache keeps the measurements, so a re-analysis decodes only what changed.
     cache = AnalysisCache() if options.cache else None
-    picture = observe_picture(
-        edit, rate_hz=options.analysis_rate_hz, progress=progress, cancel=cancel, cache=cache
-    )
-    sound = observe_sound(edit, progress=progress, cancel=cancel, cache=cache)
-    if options.cut_detector == "transnet" and options.detect_cuts:
-        from bridge.analysis.transnet import find_cuts_transnet
+    with reuse_open_files():  # each media file is opened once for all the passes
+        picture = observe_picture(
+            edit, rate_hz=options.analysis_rate_hz, progress=progress, cancel=cancel,
+            cache=cache,
+        )
+        sound = observe_sound(edit, progress=progress, cancel=cancel, cache=cache)
+        if options.cut_detector == "transnet" and options.detect_cuts:
+            from bridge.analysis.transnet import find_cuts_transnet
 
-        cuts = find_cuts_transnet(edit, progress=progress, cancel=cancel)
-    else:
-        cuts = find_cuts(edit, picture=picture, detect_inside=options.detect_cuts,
-                         progress=progress, cancel=cancel, cache=cache)
+            cuts = find_cuts_transnet(edit, progress=progress, cancel=cancel)
+        else:
+            cuts = find_cuts(edit, picture=picture, detect_inside=options.detect_cuts,
+                             progress=progress, cancel=cancel, cache=cache)
     if cache is not None:
         cache.trim()
     if not any(len(p) for p in picture):

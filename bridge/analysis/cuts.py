@@ -279,8 +279,9 @@ def _clean_cut(shot: Clip, t0: float, t1: float, frame_s: float, before: np.ndar
         h = hsv_histogram(rgb)
         return histogram_distance(h, after) < histogram_distance(h, before)
 
+    # the sample at t1 is the picture after (the one ``after`` was measured on)
     change = find_change(shot.media_path, t0, t1 + 1.5 * frame_s, looks_after,
-                         width=ANALYSIS_WIDTH)
+                         width=ANALYSIS_WIDTH, accepted_at_s=t1)
     if change is None:
         return None
     h_before, h_after = hsv_histogram(change.before.rgb), hsv_histogram(change.after.rgb)

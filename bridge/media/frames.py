@@ -26,9 +26,10 @@ from typing import Literal
 
 import av
 import numpy as np
+from av.video.reformatter import VideoReformatter
 
 from bridge.errors import InvalidOptionError
-from bridge.media._container import is_image_format, open_media, origin_s, video_stream
+from bridge.media._container import OpenFile, is_image_format, open_shared, origin_s, video_stream
 from bridge.media.probe import upright_rotation
 from bridge.progress import CancelToken
 from bridge.types import FrameSample
@@ -54,6 +55,11 @@ MIN_GAP_SPACING = 0.75
 # Each keyframe sample starts a fresh decode of a few frames: frame threads would decode
 # ahead in vain (measured: more CPU than slice threads on 1080p H.264).
 KEYFRAME_THREAD_TYPE = "SLICE"
+# Long sequential runs (the grid plan, every frame of a range): frame threads.
+SEQUENTIAL_THREAD_TYPE = "AUTO"
+# Containers kept open between media calls (``reuse_open_files``) are told apart by use,
+# since a decoder's thread type is fixed once it has decoded.
+_KEYFRAME_USE, _SEQUENTIAL_USE = "video-keyframes", "video-sequential"
 
 
 @dataclass
@@ -150,12 +156,17 @@ def _counted_decode(container: av.container.InputContainer, stream: av.VideoStre
 
 @dataclass
 class _Scaler:
-    """Converts frames to upright RGB ``width`` px wide (size fixed by the first frame)."""
+    """Converts frames to upright RGB ``width`` px wide (size fixed by the first frame).
+
+    One libswscale context serves every frame (``frame.to_ndarray`` would set up a new one,
+    with its filters and threads, for each), on this thread: the cost of a conversion is
+    then the area filter over the full-size picture, about 1 ms for 1080p."""
 
     width: int
     size: tuple[int, int] | None = None
     rotation: int = 0
     stats: DecodeStats | None = None
+    reformatter: VideoReformatter = field(default_factory=VideoReformatter)
 
     def __call__(self, frame: av.VideoFrame) -> np.ndarray:
         if self.stats is not None:
@@ -164,7 +175,10 @@ class _Scaler:
             self.rotation = upright_rotation(frame)
             self.size = _out_size(stored_w=frame.width, stored_h=frame.height,
                                   rotation_deg=self.rotation, width=self.width)
-        return _to_rgb(frame, size=self.size, rotation_deg=self.rotation)
+        rgb = self.reformatter.reformat(frame, width=self.size[0], height=self.size[1],
+                                        format="rgb24", interpolation="AREA",
+                                        threads=1).to_ndarray()
+        return _upright(rgb, self.rotation)
 
 
 def _take(reader: _Reader, scale: _Scaler, with_successor: bool) -> FrameSample:
@@ -186,8 +200,7 @@ def _out_size(*, stored_w: int, stored_h: int, rotation_deg: int, width: int) ->
     return (height, width) if rotation_deg in (90, 270) else (width, height)
 
 
-def _to_rgb(frame: av.VideoFrame, *, size: tuple[int, int], rotation_deg: int) -> np.ndarray:
-    rgb = frame.to_ndarray(width=size[0], height=size[1], format="rgb24", interpolation="AREA")
+def _upright(rgb: np.ndarray, rotation_deg: int) -> np.ndarray:
     if rotation_deg:
         rgb = np.ascontiguousarray(np.rot90(rgb, rotation_deg // 90))
     return rgb
@@ -213,6 +226,26 @@ def _keyframe_index(stream: av.VideoStream, origin: float) -> _Keyframes | None:
     half = np.diff(ts) // 2
     seek_ts = ts + np.concatenate([half, half[-1:] if len(half) else [0]])
     return _Keyframes(times_s=ts * tb - origin, seek_ts=seek_ts)
+
+
+def _file_keyframe_index(file: OpenFile, stream: av.VideoStream) -> _Keyframes | None:
+    """``_keyframe_index`` of a file's video stream, built once per open file."""
+    if "keyframe_index" not in file.memo:
+        file.memo["keyframe_index"] = _keyframe_index(stream, origin_s(file.container))
+    return file.memo["keyframe_index"]
+
+
+def _file_keyframe_times_s(file: OpenFile, stream: av.VideoStream) -> np.ndarray | None:
+    if "keyframe_times" not in file.memo:
+        file.memo["keyframe_times"] = _keyframe_times_s(stream, origin_s(file.container))
+    return file.memo["keyframe_times"]
+
+
+def _set_thread_type(stream: av.VideoStream, thread_type: str) -> None:
+    """Set before the decoder first runs; a reused one keeps what it was opened with (the
+    callers sharing it ask for the same)."""
+    if not stream.codec_context.is_open:
+        stream.thread_type = thread_type
 
 
 def _keyframe_plan(
@@ -319,29 +352,37 @@ def sample_frames(
     _check_range(path, start_s, end_s, rate_hz=rate_hz, width=width)
     stats = DecodeStats() if stats is None else stats
     targets = _targets_s(start_s, end_s, rate_hz)
-    with open_media(path) as container:
+    with open_shared(path, _KEYFRAME_USE) as file:
+        container = file.container
         stream = video_stream(container)
         if stream is None or len(targets) == 0:
             return []
         if is_image_format(container):
             stats.plan = "still"
             return _repeat_still(container, stream, targets, width, rate_hz)
-        reader = _Reader(container, stream, origin_s(container), stats=stats)
         fps = float(stream.average_rate or stream.guessed_rate or 25)
-        scale = _Scaler(width, stats=stats)
         if strategy in ("auto", "keyframes"):
-            index = _keyframe_index(stream, reader.origin_s)
+            index = _file_keyframe_index(file, stream)
             plan = None if index is None else _keyframe_plan(
                 index.times_s, start_s, end_s, rate_hz, frame_s=1.0 / fps,
                 force=strategy == "keyframes")
             if index is not None and plan is not None:
                 stats.plan = "keyframes"
-                stream.thread_type = KEYFRAME_THREAD_TYPE
-                return _sample_keyframes(reader, index, plan, start_s, end_s, scale=scale,
+                _set_thread_type(stream, KEYFRAME_THREAD_TYPE)
+                reader = _Reader(container, stream, origin_s(container), stats=stats)
+                return _sample_keyframes(reader, index, plan, start_s, end_s,
+                                         scale=_Scaler(width, stats=stats),
                                          with_successor=with_successor, cancel=cancel)
-        stats.plan = "grid"
-        stream.thread_type = "AUTO"  # frame threads: the long sequential runs dominate
-        keyframes = _keyframe_times_s(stream, reader.origin_s)
+    stats.plan = "grid"
+    with open_shared(path, _SEQUENTIAL_USE) as file:
+        container = file.container
+        stream = video_stream(container)
+        if stream is None:
+            return []
+        _set_thread_type(stream, SEQUENTIAL_THREAD_TYPE)
+        reader = _Reader(container, stream, origin_s(container), stats=stats)
+        scale = _Scaler(width, stats=stats)
+        keyframes = _file_keyframe_times_s(file, stream)
         snap_s = 0.25 / rate_hz
         samples: list[FrameSample] = []
         for t in targets:
@@ -352,7 +393,9 @@ def sample_frames(
                 fps=fps, strategy=strategy,
             )
             if jump:
-                if reader.frames is None and t <= _EPS_S and strategy != "seek":
+                # a container lent again is wherever its last reader left it: seek
+                if reader.frames is None and t <= _EPS_S and strategy != "seek" and (
+                        not file.reused):
                     reader.start()
                 else:
                     reader.seek(t + snap_s)
@@ -441,11 +484,12 @@ def frames_between(
     path = Path(path)
     _check_range(path, start_s, end_s, width=width)
     stats = DecodeStats() if stats is None else stats
-    with open_media(path) as container:
+    with open_shared(path, _SEQUENTIAL_USE) as file:
+        container = file.container
         stream = video_stream(container)
         if stream is None or is_image_format(container):
             return []
-        stream.thread_type = "AUTO"
+        _set_thread_type(stream, SEQUENTIAL_THREAD_TYPE)
         reader = _Reader(container, stream, origin_s(container), stats=stats)
         reader.seek(start_s)
         out: list[FrameSample] = []
@@ -491,6 +535,7 @@ def find_change(
     *,
     width: int = 160,
     stats: DecodeStats | None = None,
+    accepted_at_s: float | None = None,
 ) -> Change | None:
     """The first frame in media time [start_s, end_s) that ``is_after`` accepts.
 
@@ -502,33 +547,40 @@ def find_change(
     every ``CHANGE_STRIDE``-th frame and bisects the held frames between the last rejected
     and the first accepted check. Decoding stops one frame after the change.
 
+    ``accepted_at_s``: the media time of a frame the caller knows ``is_after`` accepts (a
+    sample it has judged already): the search ends there, without decoding it to ask.
+
     None when the first frame is already accepted, nothing is, or the file has no
     decodable video: the caller then knows the predicate told it nothing.
     """
     path = Path(path)
     _check_range(path, start_s, end_s, width=width)
     stats = DecodeStats() if stats is None else stats
-    with open_media(path) as container:
+    with open_shared(path, _KEYFRAME_USE) as file:
+        container = file.container
         stream = video_stream(container)
         if stream is None or is_image_format(container):
             return None
-        stream.thread_type = KEYFRAME_THREAD_TYPE  # short runs that stop early
+        _set_thread_type(stream, KEYFRAME_THREAD_TYPE)  # short runs that stop early
         reader = _Reader(container, stream, origin_s(container), stats=stats)
         scale = _Scaler(width, stats=stats)
-        index = _keyframe_index(stream, reader.origin_s)
+        index = _file_keyframe_index(file, stream)
+        if accepted_at_s is not None and start_s < accepted_at_s < end_s:
+            end_s = accepted_at_s + 2 * _EPS_S  # as if a probe there had accepted it
         if index is not None:
-            start_s, end_s = _narrow_by_keyframes(reader, index, start_s, end_s, is_after, scale)
+            start_s, end_s = _narrow_by_keyframes(reader, index, start_s, end_s, is_after, scale,
+                                                  accepted_at_s=accepted_at_s)
         return _scan_for_change(reader, start_s, end_s, is_after, scale)
 
 
 def preroll_s(path: str | Path, t_s: float) -> float | None:
     """Seconds between the keyframe at or before media time ``t_s`` and ``t_s``: what a
     decoder must get through before showing ``t_s``. None without a keyframe index."""
-    with open_media(Path(path)) as container:
-        stream = video_stream(container)
-        if stream is None or is_image_format(container):
+    with open_shared(Path(path), _KEYFRAME_USE) as file:
+        stream = video_stream(file.container)
+        if stream is None or is_image_format(file.container):
             return None
-        index = _keyframe_index(stream, origin_s(container))
+        index = _file_keyframe_index(file, stream)
     if index is None:
         return None
     i = int(np.searchsorted(index.times_s, t_s + _EPS_S, side="right")) - 1
@@ -537,17 +589,20 @@ def preroll_s(path: str | Path, t_s: float) -> float | None:
 
 def _narrow_by_keyframes(
     reader: _Reader, index: _Keyframes, start_s: float, end_s: float,
-    is_after: Callable[[np.ndarray], bool], scale: _Scaler,
+    is_after: Callable[[np.ndarray], bool], scale: _Scaler, *,
+    accepted_at_s: float | None = None,
 ) -> tuple[float, float]:
-    """Bisect over the keyframes strictly inside the range: the new range starts at the
-    last rejected keyframe and ends just after the first accepted one."""
-    inside = np.flatnonzero((index.times_s > start_s + _EPS_S) & (index.times_s < end_s - _EPS_S))
+    """Bisect over the keyframes strictly inside the range (and before ``accepted_at_s``):
+    the new range starts at the last rejected keyframe and ends just after the first
+    accepted one."""
+    stop_s = end_s if accepted_at_s is None else min(end_s, accepted_at_s)
+    inside = np.flatnonzero((index.times_s > start_s + _EPS_S)
+                            & (index.times_s < stop_s - _EPS_S))
     lo, hi = 0, len(inside)  # keyframes inside[:lo] rejected, inside[hi:] accepted
     while lo < hi:
         mid = (lo + hi) // 2
         reader.seek_ts(int(index.seek_ts[inside[mid]]))
-        reader.step()
-        frame = reader.current
+        frame = reader.ahead  # the keyframe, decoded alone (its successor is not needed)
         if frame is None:
             break
         time_s = reader.time_s(frame)

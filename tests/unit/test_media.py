@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextvars
 import gc
 import math
 import os
 import shutil
+from concurrent.futures import ThreadPoolExecutor
 from fractions import Fraction
 
 import numpy as np
@@ -18,11 +20,13 @@ from bridge.errors import (
     UndecodableMediaError,
 )
 from bridge.media import (
+    _container,
     content_key,
     decode_audio,
     find_change,
     frames_between,
     probe,
+    reuse_open_files,
     sample_frames,
 )
 from bridge.media.frames import CHANGE_STRIDE, DecodeStats
@@ -489,11 +493,157 @@ def test_find_change_is_frame_exact_and_converts_few_frames(media, name):
         assert found.frames <= 2 * math.ceil(math.log2(n)) + 4
 
 
+def test_find_change_decodes_only_what_it_looks_at(media):
+    """A keyframe probe decodes that keyframe alone (not its successor), and a frame the
+    caller says is accepted already is not decoded to ask: the same change, fewer reads."""
+    paths, cuts = media
+    start, end = 1.0, 2.55
+    every = frames_between(paths["intra"], start, end, width=32)
+    probes = DecodeStats()
+    change = find_change(paths["intra"], start, end, _is_blue, width=32, stats=probes)
+    assert change.after.time_s == pytest.approx(cuts["intra"][0], abs=1e-6)
+    # one frame per keyframe probe; the last seek decodes the frame before, the change
+    # and the one after it
+    assert probes.frames <= math.ceil(math.log2(len(every))) + 3
+
+    path = paths["gop12_cuts"]  # keyframes every 0.48 s, and one at the cut (2.0 s)
+    start, cut = 1.44, cuts["gop12_cuts"][0]
+    asked, told = DecodeStats(), DecodeStats()
+    plain = find_change(path, start, cut + 0.06, _is_blue, width=32, stats=asked)
+    known = find_change(path, start, cut + 0.06, _is_blue, width=32, stats=told,
+                        accepted_at_s=cut)
+    assert known.after.time_s == plain.after.time_s == pytest.approx(cut, abs=1e-6)
+    assert known.before.time_s == plain.before.time_s
+    assert np.array_equal(known.after.rgb, plain.after.rgb)
+    assert np.array_equal(known.after_next, plain.after_next)
+    assert told.seeks < asked.seeks and told.converted < asked.converted
+    assert told.frames <= asked.frames
+
+
 def test_find_change_says_none_when_nothing_changes_or_all_has(media):
     paths, _ = media
     assert find_change(paths["cfr"], 0.2, 1.5, _is_blue, width=32) is None  # all red
     assert find_change(paths["cfr"], 2.2, 3.0, _is_blue, width=32) is None  # all blue
     assert find_change(paths["wav"], 0.0, 1.0, _is_blue, width=32) is None  # no picture
+
+
+# ---------------------------------------------------------------- files kept open
+
+
+def _reads(paths):
+    """Every kind of read, each after one that leaves the file somewhere else (the end of
+    the file, mid-GOP, the middle of the sound)."""
+    def pictures(samples):
+        return [(s.time_s, s.rgb, s.successor) for s in samples]
+
+    change = find_change(paths["cfr"], 1.0, 2.55, _is_blue, width=32)
+    return [
+        pictures(sample_frames(paths["short_gop"], 0.0, DURATION_S)),  # keyframe plan
+        pictures(sample_frames(paths["short_gop"], 0.0, 1.0)),
+        (change.before.time_s, change.after.time_s, change.after.rgb, change.after_next),
+        pictures(sample_frames(paths["cfr"], 3.0, DURATION_S)),
+        pictures(frames_between(paths["gop250"], 2.0, 2.2)),
+        pictures(sample_frames(paths["gop250"], 0.0, 2.0)),  # grid from the first frame
+        decode_audio(paths["cfr"], 2.0, 3.0),
+        decode_audio(paths["cfr"]),  # from the first sample: read from a file opened afresh
+        decode_audio(paths["cfr"], 0.5, 4.0),  # after a read that stopped mid-file
+        decode_audio(paths["cfr"], 3.0),  # to the end
+        decode_audio(paths["cfr"], 0.0, 0.5),
+    ]
+
+
+def _same(a, b) -> bool:
+    if isinstance(a, (list, tuple)):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        return a is not None and b is not None and np.array_equal(a, b)
+    return a == b
+
+
+def test_files_kept_open_give_the_same_answers_and_open_once(media, monkeypatch):
+    """Inside reuse_open_files each file is opened once per use (keyframe reads,
+    sequential reads, sound from a point after its start) and every read, wherever the
+    last one left the file, gives what a freshly opened file gives."""
+    paths, _ = media
+    fresh = _reads(paths)
+    opened = []
+    real_open = _container._open
+    monkeypatch.setattr(_container, "_open", lambda path: opened.append(path.name)
+                        or real_open(path))
+    with reuse_open_files():
+        kept = _reads(paths)
+        # keyframe and sequential reads (cfr's GOP is long) and sound each have their own;
+        # sound from the first sample opens the file afresh (twice a pass)
+        assert sorted(opened) == ["cfr.mp4"] * 5 + ["gop250.mp4"] * 2 + ["short_gop.mp4"]
+        again = _reads(paths)
+        assert len(opened) == 8 + 2
+    assert _same(fresh, kept) and _same(fresh, again)
+    opened.clear()
+    _reads(paths)  # outside the block every call opens its file (grid reads: twice)
+    assert len(opened) >= 12
+
+
+def _is_open(container) -> bool:
+    try:
+        container.seek(0)
+    except AssertionError:  # PyAV: "Container is not open"
+        return False
+    return True
+
+
+def test_files_kept_open_are_closed_and_bounded(media, monkeypatch):
+    paths, _ = media
+    monkeypatch.setattr(_container, "MAX_OPEN_FILES", 2)
+    with reuse_open_files():
+        for name in ("cfr", "ntsc", "vfr", "short_gop"):
+            sample_frames(paths[name], 0.0, 1.0)
+        files = _container._OPEN_FILES.get()
+        held = [e.container for e in files.files.values()]
+        assert len(held) == 2 and all(_is_open(c) for c in held)  # the two used last
+    assert _container._OPEN_FILES.get() is None
+    assert not any(_is_open(c) for c in held)
+
+
+def test_files_kept_open_are_not_shared_with_another_thread(media, monkeypatch):
+    """A context copied into another thread (asyncio.to_thread does) sees the block but must
+    not use its decoders: that thread opens its own files."""
+    paths, _ = media
+    opened = []
+    real_open = _container._open
+    monkeypatch.setattr(_container, "_open", lambda path: opened.append(path.name)
+                        or real_open(path))
+    with reuse_open_files():
+        here = sample_frames(paths["short_gop"], 0.0, 2.0)
+        context = contextvars.copy_context()
+        with ThreadPoolExecutor(1) as pool:
+            there = pool.submit(context.run, sample_frames, paths["short_gop"], 0.0, 2.0).result()
+        again = sample_frames(paths["short_gop"], 0.0, 2.0)
+    assert opened == ["short_gop.mp4", "short_gop.mp4"]  # the block's, and the thread's
+    assert [s.time_s for s in here] == [s.time_s for s in there] == [s.time_s for s in again]
+
+
+def test_content_key_read_once_per_file_inside_the_block(media, tmp_path, monkeypatch):
+    import bridge.media.key as key_module
+
+    paths, _ = media
+    copy = tmp_path / "copy.mp4"
+    shutil.copy2(paths["cfr"], copy)
+    reads = []
+
+    def counting_open(p, mode):
+        reads.append(p)
+        return open(p, mode)  # content_key closes it
+
+    monkeypatch.setattr(key_module, "open", counting_open, raising=False)
+    first = content_key(copy)
+    with reuse_open_files():
+        assert content_key(copy) == content_key(str(copy)) == first
+        assert len(reads) == 2  # the one outside, and one inside for both calls
+        st = copy.stat()
+        os.utime(copy, ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))  # the file changed
+        assert content_key(copy) != first and len(reads) == 3
+    content_key(copy)
+    assert len(reads) == 4  # outside a block every call reads
 
 
 # ---------------------------------------------------------------- audio

@@ -12,9 +12,15 @@ from bridge.analysis.picture import (
     COLOUR_FEATURES,
     HISTOGRAM_BINS,
     MEDIA_MISSING,
+    brightness,
+    colour_measures,
+    colourfulness,
+    dark_share,
     measure_shot,
     observe_picture,
     problems,
+    saturation,
+    warmth,
 )
 from bridge.media.synth import SceneSpec, encode_scenes
 from bridge.types import Clip, Edit
@@ -83,3 +89,21 @@ def test_freeze_frame_holds_the_frame_at_its_source_in(tmp_path):
     held = measure_shot(clip("held", 0.0, 2.0, path, 3.8, speed=0.0), rate_hz=2.0)
     assert held.media_times_s[0] == pytest.approx(3.8, abs=0.5 / float(RATE))
     assert held.colour[0, COLOUR_FEATURES.index("warmth")] > 0.5  # red, not blue
+
+
+def test_colour_measures_are_the_single_measures_exactly():
+    """colour_measures shares its pixel arrays between the five measures: the values are
+    bit for bit those of the single functions (noise, flat colours, black, white, a
+    gradient through every hue)."""
+    rng = np.random.default_rng(7)
+    hue = np.linspace(0, 1, 160)[None, :, None]
+    gradient = (255 * np.clip(np.abs((hue * 6 + np.array([0, 4, 2])) % 6 - 3) - 1, 0, 1)
+                * np.linspace(0.2, 1, 90)[:, None, None]).astype(np.uint8)
+    frames = [rng.integers(0, 256, (90, 160, 3), dtype=np.uint8), gradient,
+              np.zeros((54, 96, 3), np.uint8), np.full((54, 96, 3), 255, np.uint8),
+              np.broadcast_to(np.array([200, 30, 30], np.uint8), (9, 16, 3))]
+    for rgb in frames:
+        singles = (brightness(rgb), saturation(rgb), colourfulness(rgb), warmth(rgb),
+                   dark_share(rgb))
+        assert colour_measures(rgb) == singles
+        assert len(singles) == len(COLOUR_FEATURES)
