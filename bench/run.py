@@ -2,7 +2,12 @@
 
     .venv/bin/python -m bench.run                  # 1 min (x3) and 10 min
     .venv/bin/python -m bench.run --long           # 1, 10 and 60 min -> bench_long.json/.md
-    .venv/bin/python -m bench.run --minutes 1 5 --repeat 1 --rpc-calls 0
+    .venv/bin/python -m bench.run --minutes 1 5 --repeat 1 --rpc-calls 0 --no-engine --no-judge
+
+After the timelines, in the same run: ``bench.bench_engine --minutes 3 --report-demo`` (the
+whole score over the ``fluidsynth`` CLI on its own MIDI; ``--report`` on the demo) and
+``bench.bench_style_judge`` when its judge environment exists; bench.md ends with issue 17's
+measures beside their goals and the judge's table.
 
 Timelines and media come from ``bench.timelines`` (1080p25 H.264, GOP 25, encoded once
 and cached under bench/.cache/). Each timeline is scored by ``score_timeline`` with the
@@ -335,6 +340,67 @@ def summarise(minutes: float, runs: list[dict], decode: dict[str, dict]) -> dict
     }
 
 
+def engine_bench() -> dict | None:
+    """``bench.bench_engine --minutes 3 --report-demo`` in its own process: the whole score
+    over the ``fluidsynth`` CLI's render of the same MIDI, and ``--report`` on the demo."""
+    print("engine against the fluidsynth CLI, report on the demo (bench_engine) ...",
+          file=sys.stderr, flush=True)
+    done = subprocess.run([sys.executable, "-m", "bench.bench_engine", "--minutes", "3",
+                           "--report-demo", "--report-repeat", "3"], cwd=HERE.parent,
+                          capture_output=True, text=True)
+    if done.returncode != 0:
+        print(done.stderr[-2000:], file=sys.stderr)
+        return {"error": f"bench_engine exited {done.returncode}"}
+    return json.loads((RESULTS / "engine.json").read_text())
+
+
+def style_judge() -> dict | None:
+    """``bench.bench_style_judge`` when its throwaway judge environment exists (see there)."""
+    judge = Path(os.environ.get("SCOREBRIDGE_JUDGE_PYTHON", "/tmp/musicnn-venv/bin/python"))
+    if not judge.is_file():
+        print(f"style judge skipped: no judge environment at {judge} "
+              "(bench/bench_style_judge.py says how to make one)", file=sys.stderr, flush=True)
+        return {"skipped": f"no judge environment at {judge}"}
+    print("style judge (bench_style_judge) ...", file=sys.stderr, flush=True)
+    done = subprocess.run([sys.executable, "-m", "bench.bench_style_judge", "--judge-python",
+                           str(judge)], cwd=HERE.parent, capture_output=True, text=True)
+    if done.returncode != 0:
+        print(done.stderr[-2000:], file=sys.stderr)
+        return {"error": f"bench_style_judge exited {done.returncode}"}
+    return {"json": json.loads((RESULTS / "style_judge.json").read_text()),
+            "markdown": (RESULTS / "style_judge.md").read_text()}
+
+
+def targets(report: dict) -> list[dict]:
+    """Issue 17's measures from this one run, each beside its goal."""
+    rows = []
+    ten = next((s for s in report["sizes"] if s["minutes"] == 10), None)
+    if ten:
+        rows.append({"measure": "10-minute timeline, whole score", "value":
+                     f"{ten['x_real_time']['total']:g}× real time", "goal": "≥ 25×",
+                     "met": ten["x_real_time"]["total"] >= 25})
+        ratio = ten["decode"]["analysis_cpu_over_keyframes_cpu"]
+        rows.append({"measure": "10-minute analysis CPU / one-thread keyframe-only decode",
+                     "value": f"{ratio:.2f}×", "goal": "≤ 3×", "met": ratio <= 3})
+    engine = report.get("engine") or {}
+    if "score_over_cli_wall" in engine:
+        rows.append({"measure": "3-minute score / fluidsynth CLI on its MIDI (wall; CPU)",
+                     "value": f"{engine['score_over_cli_wall']:.2f}×; "
+                              f"{engine['score_over_cli_cpu']:.2f}× (rendering "
+                              f"{100 * engine['rendering_share_of_score_wall']:.0f} % of the "
+                              "score's wall)",
+                     "goal": "≤ 2×", "met": engine["score_over_cli_wall"] <= 2})
+    demo = engine.get("report_demo") or {}
+    if "report_over_score_wall" in demo:
+        rows.append({"measure": "demo: report stage / score (wall; CPU; whole extra run "
+                                "wall)",
+                     "value": f"{demo['report_over_score_wall']:.2f}; "
+                              f"{demo['report_over_score_cpu']:.2f}; "
+                              f"{demo['extra_over_score_wall']:.2f}",
+                     "goal": "≤ 0.33", "met": demo["report_over_score_wall"] <= 1 / 3})
+    return rows
+
+
 def scaling(sizes: list[dict]) -> list[dict]:
     """Each size against the smallest: per-minute cost ratios and memory growth."""
     base = sizes[0]
@@ -417,6 +483,16 @@ def markdown(report: dict) -> str:
                   f"(+{rpc['overhead_ms_p50']['http_sse']:.1f} ms); the gRPC overhead is "
                   f"{100 * rpc['overhead_ms_p50']['grpc'] / 1e3 / a1:.3f} % of the "
                   f"{sizes[0]['minutes']:g}-minute analysis."]
+    if report.get("targets"):
+        lines += ["", "| issue 17 measure (this run) | value | goal | met |", "|---|---|---|---|"]
+        lines += [f"| {t['measure']} | {t['value']} | {t['goal']} | "
+                  f"{'yes' if t['met'] else 'no'} |" for t in report["targets"]]
+    judge = report.get("style_judge") or {}
+    if judge.get("markdown"):
+        lines += ["", "Style judge (bench_style_judge, musicnn MagnaTagATune):", "",
+                  judge["markdown"].strip()]
+    elif judge:
+        lines += ["", f"Style judge: {judge.get('skipped') or judge.get('error')}."]
     gen = report["generation"]
     if gen:
         lines += ["", f"Media generation (uncached): {gen.get('wall_s')} s wall for "
@@ -437,6 +513,10 @@ def main(argv: list[str] | None = None) -> int:
                         help="runs of each timeline under 5 minutes (median kept)")
     parser.add_argument("--rpc-calls", type=int, default=40,
                         help="calls per latency series in bench_rpc (0 skips it)")
+    parser.add_argument("--no-engine", action="store_true",
+                        help="skip bench_engine (score vs the fluidsynth CLI, report on the demo)")
+    parser.add_argument("--no-judge", action="store_true",
+                        help="skip the style judge (bench_style_judge)")
     parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
@@ -477,6 +557,9 @@ def main(argv: list[str] | None = None) -> int:
     print("bridge RPC overhead (bench_rpc) ...", file=sys.stderr, flush=True)
     rpc = rpc_overhead(args.rpc_calls)
 
+    engine = None if args.no_engine else engine_bench()
+    judge = None if args.no_judge else style_judge()
+
     sizes = [summarise(m, runs[m], decode) for m in minutes]
     report = {
         "when": time.strftime("%Y-%m-%d %H:%M"),
@@ -498,7 +581,10 @@ def main(argv: list[str] | None = None) -> int:
         "scaling": scaling(sizes),
         "decode_per_source": decode,
         "rpc": rpc,
+        "engine": engine,
+        "style_judge": judge,
     }
+    report["targets"] = targets(report)
     report["bench_wall_s"] = round(time.perf_counter() - t_bench, 1)
     md = markdown(report)
     write_atomic(RESULTS / f"{stem}.json", json.dumps(report, indent=1) + "\n")
