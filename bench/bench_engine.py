@@ -44,7 +44,7 @@ from pathlib import Path
 from bench.timelines import ensure_sources, ensure_timeline
 from bridge import ScoreOptions, score_timeline
 from bridge.compose import arrange, compose_plan
-from bridge.music import master
+from bridge.music.master import master_audio
 from bridge.pipeline import analyze_timeline
 from bridge.render import arrangement_roles, find_soundfont, synthesise
 from bridge.render.synthesis import default_threads
@@ -116,8 +116,9 @@ def threads_ab(timeline: Path, folder: Path) -> dict:
         path = folder / f"threads{threads}.wav"
 
         def render(path=path, threads=threads):
-            return master(synthesise(arrangement, n_samples=n, threads=threads),
-                          roles=arrangement_roles(arrangement), out_path=path, n_samples=n)
+            return master_audio(synthesise(arrangement, n_samples=n, threads=threads),
+                                roles=arrangement_roles(arrangement), out_path=path,
+                                n_samples=n)
 
         _, wall, cpu = stamp(render)
         out[threads] = {"wall_s": wall, "cpu_s": cpu,

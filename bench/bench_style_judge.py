@@ -35,7 +35,8 @@ import numpy as np
 
 from bridge.compose import arrange, compose_plan
 from bridge.demo import make_demo_timeline
-from bridge.music import MusicRequest, SymbolicBackend, master
+from bridge.music import MusicRequest, SymbolicBackend
+from bridge.music.master import master_audio
 from bridge.pipeline import analyze_timeline
 from bridge.render import arrangement_roles, synthesise
 from bridge.style import STYLES
@@ -77,17 +78,22 @@ def render_all(out: Path, fonts: dict[str, Path], seed: int) -> tuple[dict, np.n
         font, path = list(fonts.items())[-1]
         plan = compose_plan(styled.edit, styled.cuts, styled.affect, styled.style, seed=seed)
         played = arrange(plan, styled.style, styled.affect, seed=seed)
-        dry = replace(played, room="dry", tracks=tuple(
-            replace(t, controls=(), reverb_send=0, chorus_send=0) for t in played.tracks))
-        n_samples = styled.edit.n_samples(48_000)
         wav = out / f"{style}.{font}-dry.wav"
-        master(synthesise(dry, n_samples=n_samples, soundfont=path),
-               roles=arrangement_roles(dry), out_path=wav, n_samples=n_samples)
+        render_dry(played, n_samples=styled.edit.n_samples(48_000), soundfont=path, wav=wav)
         wavs[(style, f"{font}-dry")] = wav
     n = int(analysis.edit.duration_s // WINDOW_S)
     centres = (np.arange(n) + 0.5) * WINDOW_S
     arousal = np.asarray(analysis.affect.at(centres)[1], dtype=float)
     return wavs, arousal
+
+
+def render_dry(played, *, n_samples: int, soundfont: Path, wav: Path) -> Path:
+    """The arrangement's notes with no room, no sends and no CC11 swells, mastered to ``wav``."""
+    dry = replace(played, room="dry", tracks=tuple(
+        replace(t, controls=(), reverb_send=0, chorus_send=0) for t in played.tracks))
+    master_audio(synthesise(dry, n_samples=n_samples, soundfont=soundfont),
+                 roles=arrangement_roles(dry), out_path=wav, n_samples=n_samples)
+    return wav
 
 
 def judge(python: str, wavs: list[Path]) -> dict:
