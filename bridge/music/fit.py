@@ -285,9 +285,8 @@ def _bend(source, mix, *, roles, sr, cuts_s, duration_s, max_stretch, splice, re
                 # the same music on both sides: a short linear crossfade hides the seam
                 ramp = np.linspace(0.0, 1.0, fade_n, dtype=np.float32)[:, None]
                 for role in roles:
-                    head = out[role][lead_n:lead_n + fade_n]
-                    out[role][lead_n:lead_n + fade_n] = (head * ramp
-                                                        + held[role][held_n:] * (1 - ramp))
+                    out[role][:fade_n] = (out[role][:fade_n] * ramp
+                                          + held[role][held_n:] * (1 - ramp))
             yield {role: held[role][:held_n] for role in roles}
         held = {role: out[role][lead_n:] for role in roles}
         held_n = t1 - t0
