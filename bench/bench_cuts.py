@@ -18,14 +18,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import shutil
 import subprocess
 import tempfile
-import time
 from pathlib import Path
 
 import bridge.analysis.cuts as cuts_module
+from bench.clock import timed
 from bench.timelines import CACHE, ensure_sources, ensure_timeline, media_seconds_used
 from bridge.analysis.picture import observe_picture
 from bridge.media import probe
@@ -35,16 +34,6 @@ from bridge.timeline import read_edit
 RESULTS = Path(__file__).resolve().parent / "results" / "cuts.json"
 
 
-def cpu_s() -> float:
-    me = resource.getrusage(resource.RUSAGE_SELF)
-    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
-
-
-def timed(fn):
-    c0, w0 = cpu_s(), time.perf_counter()
-    out = fn()
-    return out, round(cpu_s() - c0, 3), round(time.perf_counter() - w0, 3)
 
 
 def keyframe_decode_cpu_s(minutes: float) -> float | None:
@@ -55,7 +44,7 @@ def keyframe_decode_cpu_s(minutes: float) -> float | None:
     total = 0.0
     for name, shown_s in media_seconds_used(minutes).items():
         path = CACHE / "sources" / name
-        _, cpu, _ = timed(lambda p=path: subprocess.run(
+        _, _, cpu = timed(lambda p=path: subprocess.run(
             [ffmpeg, "-v", "error", "-threads", "1", "-skip_frame", "nokey", "-i", str(p),
              "-an", "-f", "null", "-"], check=True))
         total += cpu * shown_s / probe(path).duration_s
@@ -69,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
     ensure_sources()
     timeline = ensure_timeline(args.minutes)
     edit = read_edit(timeline)
-    picture, picture_cpu, _ = timed(lambda: observe_picture(edit))
+    picture, _, picture_cpu = timed(lambda: observe_picture(edit))
 
     results = {}
     # "bisection": a clean one-frame cut is found by the quick look (`_clean_cut`) before the
@@ -79,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
         original = cuts_module._clean_cut
         cuts_module._clean_cut = quick
         try:
-            found, cpu, wall = timed(lambda: cuts_module.find_cuts(edit, picture=picture))
+            found, wall, cpu = timed(lambda: cuts_module.find_cuts(edit, picture=picture))
         finally:
             cuts_module._clean_cut = original
         results[name] = {"cpu_s": cpu, "wall_s": wall,
@@ -87,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
     same = results["bisection"]["detected"] == results["every_frame"]["detected"]
     with tempfile.TemporaryDirectory(prefix="bench_cache_") as cache:
         os.environ["SCOREBRIDGE_CACHE_DIR"] = cache  # a first analysis: nothing cached
-        _, analysis_cpu, analysis_wall = timed(lambda: analyze_timeline(timeline))
+        _, analysis_wall, analysis_cpu = timed(lambda: analyze_timeline(timeline))
     keyframes_cpu = keyframe_decode_cpu_s(args.minutes)
     report = {
         "timeline": timeline.name,

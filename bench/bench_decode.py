@@ -14,7 +14,6 @@ import argparse
 import json
 import os
 import platform
-import resource
 import subprocess
 import time
 from fractions import Fraction
@@ -23,6 +22,7 @@ from pathlib import Path
 import av
 import numpy as np
 
+from bench.clock import cpu_s
 from bridge.analysis.cuts import find_cuts
 from bridge.analysis.picture import observe_picture
 from bridge.media import probe, sample_frames
@@ -64,14 +64,9 @@ CPU: dict[str, float] = {}
 
 def timed(fn, name: str) -> tuple[float, object]:
     """Wall seconds of fn(); its CPU seconds (this process and children) go to CPU[name]."""
-    def cpu() -> float:
-        me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(
-            resource.RUSAGE_CHILDREN)
-        return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
-
-    c0, t0 = cpu(), time.perf_counter()
+    c0, t0 = cpu_s(), time.perf_counter()
     result = fn()
-    CPU[name] = cpu() - c0
+    CPU[name] = cpu_s() - c0
     return time.perf_counter() - t0, result
 
 

@@ -31,7 +31,6 @@ import hashlib
 import io
 import json
 import os
-import resource
 import shutil
 import statistics
 import subprocess
@@ -41,6 +40,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench.clock import cpu_s, timed
 from bench.timelines import ensure_sources, ensure_timeline
 from bridge import ScoreOptions, score_timeline
 from bridge.compose import arrange, compose_plan
@@ -52,16 +52,6 @@ from bridge.render.synthesis import default_threads
 RESULTS = Path(__file__).resolve().parent / "results" / "engine.json"
 
 
-def cpu_s() -> float:
-    me = resource.getrusage(resource.RUSAGE_SELF)
-    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
-
-
-def stamp(fn):
-    c0, w0 = cpu_s(), time.perf_counter()
-    out = fn()
-    return out, round(time.perf_counter() - w0, 3), round(cpu_s() - c0, 3)
 
 
 def score_with_stages(timeline: Path, out: Path, options: ScoreOptions) -> dict:
@@ -98,7 +88,7 @@ def fluidsynth_cli(midi: Path, wav: Path, font: Path) -> tuple[float, float] | N
     exe = shutil.which("fluidsynth")
     if exe is None:
         return None
-    _, wall, cpu = stamp(lambda: subprocess.run(
+    _, wall, cpu = timed(lambda: subprocess.run(
         [exe, "-ni", "-q", "-g", "0.2", "-r", "48000", "-o", "synth.cpu-cores=1",
          "-o", "synth.dynamic-sample-loading=1", "-F", str(wav), str(font), str(midi)],
         check=True, stdout=subprocess.DEVNULL))
@@ -120,7 +110,7 @@ def threads_ab(timeline: Path, folder: Path) -> dict:
                                 roles=arrangement_roles(arrangement), out_path=path,
                                 n_samples=n)
 
-        _, wall, cpu = stamp(render)
+        _, wall, cpu = timed(render)
         out[threads] = {"wall_s": wall, "cpu_s": cpu,
                         "sha256": hashlib.sha256(path.read_bytes()).hexdigest()[:16]}
     one, many = out[1], out[default_threads()]

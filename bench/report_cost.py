@@ -21,6 +21,8 @@ WALL0 = time.perf_counter()
 
 
 def cpu_s() -> float:
+    # its own copy of bench.clock.cpu_s: this file runs with an older tree on the path,
+    # which may have no bench/clock.py
     me = resource.getrusage(resource.RUSAGE_SELF)
     kids = resource.getrusage(resource.RUSAGE_CHILDREN)
     return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime

@@ -54,15 +54,11 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench.clock import cpu_s
+
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
 
-
-def cpu_s() -> float:
-    """User + system CPU seconds of this process and its waited-for children."""
-    me = resource.getrusage(resource.RUSAGE_SELF)
-    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
 
 
 def maxrss_mb() -> float:
