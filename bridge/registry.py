@@ -54,6 +54,32 @@ def parse_path(text: str) -> Path:
     return Path(text).expanduser()
 
 
+def parse_choice(*allowed: str) -> Callable[[str], str]:
+    """A parser that accepts one of ``allowed`` words."""
+    def parse(text: str) -> str:
+        if text not in allowed:
+            raise ValueError(f"must be one of {', '.join(allowed)}")
+        return text
+
+    return parse
+
+
+def parse_number(kind: type[int] | type[float] = float, *, at_least: float | None = None,
+                 above: float | None = None) -> Callable[[str], int | float]:
+    """A parser for a number of ``kind`` no smaller than ``at_least`` / larger than ``above``."""
+    whole = "a whole number " if kind is int else ""
+
+    def parse(text: str) -> int | float:
+        value = kind(text)
+        if at_least is not None and value < at_least:
+            raise ValueError(f"must be {whole}>= {at_least:g}")
+        if above is not None and not value > above:
+            raise ValueError(f"must be {whole}> {above:g}")
+        return value
+
+    return parse
+
+
 def parse_bool(text: str) -> bool:
     lowered = text.strip().lower()
     if lowered in ("1", "true", "yes", "on"):

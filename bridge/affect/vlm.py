@@ -49,7 +49,7 @@ from bridge.errors import (
     UndecodableMediaError,
 )
 from bridge.progress import NEVER_CANCELLED, CancelToken, ProgressFn, no_progress
-from bridge.registry import OptionSpec, parse_bool, parse_path
+from bridge.registry import OptionSpec, parse_bool, parse_number, parse_path
 from bridge.types import AffectCurve, Clip, Cut, Edit, SoundTrack
 
 INSTALL_HINT = "pip install 'scorebridge[neural]'"
@@ -66,18 +66,8 @@ def neural_missing() -> str:
     return f"{', '.join(missing)} not installed ({INSTALL_HINT})" if missing else ""
 
 
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise ValueError("must be a whole number >= 1")
-    return value
-
-
-def _overlap(text: str) -> int:
-    value = int(text)
-    if value < 0:
-        raise ValueError("must be a whole number >= 0")
-    return value
+_positive_int = parse_number(int, at_least=1)
+_overlap = parse_number(int, at_least=0)
 
 
 def _device(text: str) -> str:

@@ -21,41 +21,16 @@ from bridge.music.base import MusicOutput, MusicRequest, music_backends
 from bridge.music.fit import MAX_STRETCH
 from bridge.music.master import finish
 from bridge.progress import NEVER_CANCELLED, CancelToken, ProgressFn, no_progress
-from bridge.registry import OptionSpec, parse_bool, parse_path
+from bridge.registry import OptionSpec, parse_bool, parse_choice, parse_number, parse_path
 from bridge.types import Analysis
 
 MODEL_ENV = "SCOREBRIDGE_MUSICGEN_MODEL"
 _HINT = "see README › Neural backend"
 
 
-def _positive(text: str) -> float:
-    value = float(text)
-    if not value > 0:
-        raise ValueError("must be positive")
-    return value
-
-
-def _non_negative(text: str) -> float:
-    value = float(text)
-    if value < 0:
-        raise ValueError("must be 0 or more")
-    return value
-
-
-def _choice(*allowed: str):
-    def parse(text: str) -> str:
-        if text not in allowed:
-            raise ValueError(f"must be one of {', '.join(allowed)}")
-        return text
-
-    return parse
-
-
-def _top_k(text: str) -> int:
-    value = int(text)
-    if value < 0:
-        raise ValueError("must be 0 (off) or positive")
-    return value
+_positive = parse_number(float, above=0)
+_non_negative = parse_number(float, at_least=0)
+_count = parse_number(int, at_least=0)
 
 
 MUSICGEN_OPTIONS = (
@@ -65,16 +40,16 @@ MUSICGEN_OPTIONS = (
                "without one the curve does not steer", None, parse_path),
     OptionSpec("device", "cpu, cuda, cuda:N or auto", "auto", str),
     OptionSpec("dtype", "float32, bfloat16 or float16 (GPU); default bf16/fp16 on a GPU, "
-               "fp32 on the CPU", None, _choice("float32", "bfloat16", "float16")),
+               "fp32 on the CPU", None, parse_choice("float32", "bfloat16", "float16")),
     OptionSpec("window", "seconds per generation window (at most 30)", 30.0, _positive),
     OptionSpec("overlap", "seconds of the previous window's codes that prompt the next", 10.0,
                _non_negative),
     OptionSpec("guidance", "classifier-free guidance scale (1 = off)", 3.0, _positive),
     OptionSpec("temperature", "sampling temperature", 1.0, _positive),
-    OptionSpec("top_k", "sample among the k likeliest codes (0 = all)", 250, _top_k),
+    OptionSpec("top_k", "sample among the k likeliest codes (0 = all)", 250, _count),
     OptionSpec("uncond_affect", "what guidance's unconditional branch is steered by: same "
                "(the curve; guidance amplifies the text only) or zero (guidance amplifies the "
-               "affect too)", "same", _choice("same", "zero")),
+               "affect too)", "same", parse_choice("same", "zero")),
     OptionSpec("fit", "bend the audio so a beat lands on every cut", True, parse_bool),
     OptionSpec("max_stretch", "largest tempo bend for fit, as a fraction", MAX_STRETCH,
                _non_negative),

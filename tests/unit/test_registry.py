@@ -10,7 +10,7 @@ import pytest
 
 from bridge.config import ScoreOptions
 from bridge.errors import BackendUnavailableError, InvalidOptionError
-from bridge.registry import OptionSpec, Registry, parse_bool
+from bridge.registry import OptionSpec, Registry, parse_bool, parse_choice, parse_number
 
 
 class Echo:
@@ -123,3 +123,16 @@ def test_options_stay_frozen():
     with pytest.raises(TypeError):
         options.backend_options["a"] = "2"  # type: ignore[index]
     assert options.with_(seed=3).backend_options == {"a": "1"}
+
+
+def test_number_and_choice_parsers_hold_their_bounds():
+    positive, whole = parse_number(float, above=0), parse_number(int, at_least=1)
+    assert positive("0.5") == 0.5 and whole("3") == 3
+    for parse, text, why in [(positive, "0", "> 0"), (whole, "0", "whole number >= 1"),
+                             (whole, "1.5", "invalid literal")]:
+        with pytest.raises(ValueError, match=why):
+            parse(text)
+    dtype = parse_choice("float32", "bfloat16")
+    assert dtype("bfloat16") == "bfloat16"
+    with pytest.raises(ValueError, match="must be one of float32, bfloat16"):
+        dtype("int8")
