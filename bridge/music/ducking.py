@@ -47,16 +47,12 @@ def ducking_envelope(
     *,
     dialogue_sr: float,
     duration_s: float,
-    depth_db: float = 9.0,
-    threshold_db: float = -45.0,
-    attack_s: float = 0.08,
-    release_s: float = 0.5,
-    lookahead_s: float = 0.05,
     control_hz: float = 100.0,
-    hysteresis_db: float = 6.0,
-    hold_s: float = 0.25,
+    **shape: float,
 ) -> DuckingEnvelope:
-    """Music gain that dips by ``depth_db`` where ``dialogue`` is active (see module doc)."""
+    """Music gain that dips where ``dialogue`` is active (see module doc); ``shape`` is
+    ``ducking_from_level``'s depth, threshold, attack, release, look-ahead, hysteresis and
+    hold, with its defaults."""
     dialogue = np.asarray(dialogue)
     checks = {
         "dialogue": dialogue.ndim in (1, 2) and np.issubdtype(dialogue.dtype, np.number),
@@ -67,9 +63,7 @@ def ducking_envelope(
     _check(checks)
     level = SideChainLevel(duration_s=duration_s, control_hz=control_hz)
     level.add(dialogue, sr=dialogue_sr)
-    return ducking_from_level(level, depth_db=depth_db, threshold_db=threshold_db,
-                              attack_s=attack_s, release_s=release_s, lookahead_s=lookahead_s,
-                              hysteresis_db=hysteresis_db, hold_s=hold_s)
+    return ducking_from_level(level, **shape)
 
 
 def ducking_from_level(
